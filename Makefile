@@ -1,0 +1,27 @@
+# Tamas — make targets. The two a newcomer needs: `make run` and `make test`.
+GO      ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+BIN     := bin
+
+.PHONY: run build test vet fmt-check fuzz bench clean
+
+# Serve on the embedded SQLite store with default settings.
+run: build
+	$(BIN)/tamas serve
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/tamas ./cmd/tamas
+	$(GO) build -o $(BIN)/callsim ./cmd/callsim 2>/dev/null || true
+
+# Format check, vet, the race-detected test suite and a short fuzz run.
+# Integration tests use PostgreSQL and Redis on 127.0.0.1 when they answer;
+# TAMAS_REQUIRE_SERVICES=1 turns a missing service into a failure.
+test:
+	scripts/test.sh
+
+bench:
+	scripts/bench.sh
+
+clean:
+	rm -rf $(BIN)

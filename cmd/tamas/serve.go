@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tamas-cc/tamas/web"
+)
+
+func cmdServe(ctx context.Context, configPath string, args []string, e env) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	l, err := load(configPath, e)
+	if err != nil {
+		return err
+	}
+	dir, err := openDirectory(ctx, l)
+	if err != nil {
+		return err
+	}
+	defer dir.Store().Close()
+
+	tokens, err := apiTokens(l)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	api := web.New(web.Options{
+		Directory: dir, Logger: l.log, Registry: reg, MaxBodyBytes: l.cfg.HTTP.MaxBodyBytes,
+		APITokens: tokens, Ready: dir.Store().Ping,
+	})
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadTimeout:       l.cfg.HTTP.ReadTimeout,
+		ReadHeaderTimeout: l.cfg.HTTP.ReadTimeout,
+		WriteTimeout:      l.cfg.HTTP.WriteTimeout,
+		IdleTimeout:       2 * l.cfg.HTTP.ReadTimeout,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	ln, err := net.Listen("tcp", l.cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	l.log.Info("tamas serving", "node", l.cfg.Node, "version", version, "url", "http://"+ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http: %w", err)
+	case <-ctx.Done():
+	}
+	l.log.Info("shutting down", "grace", l.cfg.HTTP.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	l.log.Info("stopped")
+	return nil
+}
+
+// apiTokens returns the configured tokens, or the one in
+// <data_dir>/api-token, creating it on first start. The token is never
+// logged: only where it is.
+func apiTokens(l loaded) ([]string, error) {
+	if len(l.cfg.HTTP.APITokens) > 0 {
+		out := make([]string, len(l.cfg.HTTP.APITokens))
+		for i, t := range l.cfg.HTTP.APITokens {
+			out[i] = t.Value()
+		}
+		return out, nil
+	}
+	path := filepath.Join(l.cfg.DataDir, "api-token")
+	if b, err := os.ReadFile(path); err == nil {
+		if t := strings.TrimSpace(string(b)); t != "" {
+			l.log.Info("API token", "file", path)
+			return []string{t}, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("api token: %w", err)
+	}
+	buf := make([]byte, 32)
+	rand.Read(buf)
+	token := base64.RawURLEncoding.EncodeToString(buf)
+	if err := os.MkdirAll(l.cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("api token: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("api token: %w", err)
+	}
+	l.log.Info("API token created", "file", path)
+	return []string{token}, nil
+}

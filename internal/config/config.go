@@ -1,0 +1,239 @@
+// Package config loads Tamas's settings: a YAML file (configs/tamas.yaml is
+// the documented example) overlaid with TAMAS_* environment variables.
+// Secrets — the database URL, PBX passwords — are never read from the YAML
+// file itself, only from the environment or from files the YAML names, so a
+// config file can be shared and logged without leaking them.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/tamas-cc/tamas/crm/phone"
+)
+
+// Config is every setting of a Tamas node.
+type Config struct {
+	// Node names this node in logs and in the calls it catches.
+	Node     string   `yaml:"node"`
+	DataDir  string   `yaml:"data_dir"`
+	Log      Log      `yaml:"log"`
+	HTTP     HTTP     `yaml:"http"`
+	Phone    Phone    `yaml:"phone"`
+	Database Database `yaml:"database"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // auto (text on a terminal, JSON otherwise), text, json
+}
+
+// HTTP configures the API server.
+type HTTP struct {
+	Listen          string        `yaml:"listen"`
+	MaxBodyBytes    int64         `yaml:"max_body_bytes"`
+	ReadTimeout     time.Duration `yaml:"read_timeout"`
+	WriteTimeout    time.Duration `yaml:"write_timeout"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// APITokenFile holds the bearer token of the REST API (one per line for
+	// several). TAMAS_API_TOKEN takes precedence. With neither, serve makes
+	// one in <data_dir>/api-token.
+	APITokenFile string   `yaml:"api_token_file"`
+	APITokens    []Secret `yaml:"-"`
+}
+
+// Phone configures number normalisation.
+type Phone struct {
+	// DefaultRegion is the country assumed for numbers without a country
+	// code (ISO 3166 alpha-2).
+	DefaultRegion string `yaml:"default_region"`
+}
+
+// Database selects and configures the CRM store.
+type Database struct {
+	Driver string `yaml:"driver"` // sqlite or postgres
+	// SQLitePath defaults to <data_dir>/tamas.db.
+	SQLitePath string `yaml:"sqlite_path"`
+	// URLFile names a file holding the PostgreSQL URL; TAMAS_DATABASE_URL
+	// takes precedence. The URL is a secret: it is never logged.
+	URLFile     string `yaml:"url_file"`
+	URL         Secret `yaml:"-"`
+	AutoMigrate bool   `yaml:"auto_migrate"`
+}
+
+// Secret is a string that does not print.
+type Secret string
+
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString hides the secret from %#v too.
+func (s Secret) GoString() string { return s.String() }
+
+// MarshalText keeps the secret out of JSON and YAML dumps.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Value returns the secret itself, for the one place that needs it.
+func (s Secret) Value() string { return string(s) }
+
+// Default returns the settings Tamas runs with when nothing is configured:
+// the embedded SQLite store and the API on loopback.
+func Default() Config {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "tamas"
+	}
+	return Config{
+		Node:    host,
+		DataDir: "data",
+		Log:     Log{Level: "info", Format: "auto"},
+		HTTP: HTTP{
+			Listen:          "127.0.0.1:8080",
+			MaxBodyBytes:    1 << 20,
+			ReadTimeout:     15 * time.Second,
+			WriteTimeout:    30 * time.Second,
+			ShutdownTimeout: 10 * time.Second,
+		},
+		Phone:    Phone{DefaultRegion: "IR"},
+		Database: Database{Driver: "sqlite", AutoMigrate: true},
+	}
+}
+
+// Load reads the YAML file at path (none if path is empty), applies the
+// environment and validates the result. Unknown keys are errors: a typo in
+// a config file should not silently fall back to a default.
+func Load(path string, environ []string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&cfg, environ); err != nil {
+		return cfg, err
+	}
+	if err := cfg.loadSecrets(environ); err != nil {
+		return cfg, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+func lookupEnv(environ []string, key string) (string, bool) {
+	for i := len(environ) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(environ[i], "="); ok && k == key {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func (c *Config) loadSecrets(environ []string) error {
+	if v, ok := lookupEnv(environ, "TAMAS_API_TOKEN"); ok && strings.TrimSpace(v) != "" {
+		c.HTTP.APITokens = []Secret{Secret(strings.TrimSpace(v))}
+	} else if c.HTTP.APITokenFile != "" {
+		b, err := os.ReadFile(c.HTTP.APITokenFile)
+		if err != nil {
+			return fmt.Errorf("http.api_token_file: %w", err)
+		}
+		for line := range strings.Lines(string(b)) {
+			if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "#") {
+				c.HTTP.APITokens = append(c.HTTP.APITokens, Secret(t))
+			}
+		}
+		if len(c.HTTP.APITokens) == 0 {
+			return &FieldError{Key: "http.api_token_file", Reason: "the file holds no token"}
+		}
+	}
+	if v, ok := lookupEnv(environ, "TAMAS_DATABASE_URL"); ok {
+		c.Database.URL = Secret(strings.TrimSpace(v))
+	} else if c.Database.URLFile != "" {
+		b, err := os.ReadFile(c.Database.URLFile)
+		if err != nil {
+			return fmt.Errorf("database.url_file: %w", err)
+		}
+		c.Database.URL = Secret(strings.TrimSpace(string(b)))
+	}
+	return nil
+}
+
+// FieldError names the setting that is wrong.
+type FieldError struct {
+	Key    string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("config: %s: %s", e.Key, e.Reason) }
+
+// Validate checks every setting and names the first bad one.
+func (c *Config) Validate() error {
+	bad := func(key, format string, args ...any) error {
+		return &FieldError{Key: key, Reason: fmt.Sprintf(format, args...)}
+	}
+	if strings.TrimSpace(c.Node) == "" {
+		return bad("node", "must not be empty")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "auto", "text", "json":
+	default:
+		return bad("log.format", "%q is not one of auto, text, json", c.Log.Format)
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+		return bad("http.listen", "%q is not host:port: %v", c.HTTP.Listen, err)
+	}
+	if c.HTTP.MaxBodyBytes < 1024 || c.HTTP.MaxBodyBytes > 1<<30 {
+		return bad("http.max_body_bytes", "must be between 1024 and 1073741824")
+	}
+	for key, d := range map[string]time.Duration{"http.read_timeout": c.HTTP.ReadTimeout,
+		"http.write_timeout": c.HTTP.WriteTimeout, "http.shutdown_timeout": c.HTTP.ShutdownTimeout} {
+		if d <= 0 {
+			return bad(key, "must be a positive duration such as 10s")
+		}
+	}
+	if _, err := phone.New(c.Phone.DefaultRegion); err != nil {
+		return bad("phone.default_region", "%v", err)
+	}
+	switch c.Database.Driver {
+	case "sqlite":
+		if c.Database.SQLitePath == "" {
+			c.Database.SQLitePath = filepath.Join(c.DataDir, "tamas.db")
+		}
+	case "postgres":
+		if c.Database.URL == "" {
+			return bad("database.url", "postgres needs TAMAS_DATABASE_URL or database.url_file")
+		}
+		if !strings.HasPrefix(c.Database.URL.Value(), "postgres://") && !strings.HasPrefix(c.Database.URL.Value(), "postgresql://") {
+			return bad("database.url", "must start with postgres:// (the value is not shown)")
+		}
+	default:
+		return bad("database.driver", "%q is not sqlite or postgres", c.Database.Driver)
+	}
+	return nil
+}

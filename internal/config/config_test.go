@@ -1,0 +1,132 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "tamas.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	path := filepath.Join("..", "..", "configs", "tamas.yaml")
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatalf("the example config does not load: %v", err)
+	}
+	b, _ := os.ReadFile(path)
+	text := string(b)
+	for _, key := range Keys() {
+		leaf := key[strings.LastIndex(key, ".")+1:]
+		if !strings.Contains(text, "\n"+strings.Repeat("  ", strings.Count(key, "."))+leaf+":") {
+			t.Errorf("configs/tamas.yaml does not document %s", key)
+		}
+	}
+	def := Default()
+	def.Node = cfg.Node
+	def.Database.SQLitePath = cfg.Database.SQLitePath
+	if fmt.Sprint(cfg) != fmt.Sprint(def) {
+		t.Errorf("the example's values differ from the defaults:\n%+v\n%+v", cfg, def)
+	}
+}
+
+func TestEmptyFileAndNoFile(t *testing.T) {
+	for _, path := range []string{"", write(t, "")} {
+		cfg, err := Load(path, nil)
+		if err != nil {
+			t.Fatalf("%q: %v", path, err)
+		}
+		if cfg.Database.SQLitePath != filepath.Join("data", "tamas.db") {
+			t.Errorf("sqlite path = %q", cfg.Database.SQLitePath)
+		}
+	}
+}
+
+func TestUnknownKeyIsNamed(t *testing.T) {
+	_, err := Load(write(t, "http:\n  listen: 127.0.0.1:9000\n  lisen: x\n"), nil)
+	if err == nil || !strings.Contains(err.Error(), "lisen") || !strings.Contains(err.Error(), "line 3") {
+		t.Fatalf("err = %v, want it to name field lisen on line 3", err)
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	cfg, err := Load(write(t, "http:\n  listen: 127.0.0.1:9000\n"), []string{
+		"TAMAS_HTTP_LISTEN=0.0.0.0:8181", "TAMAS_LOG_LEVEL=debug", "TAMAS_HTTP_READ_TIMEOUT=3s",
+		"TAMAS_PHONE_DEFAULT_REGION=US", "TAMAS_DATABASE_AUTO_MIGRATE=false",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.Listen != "0.0.0.0:8181" || cfg.Log.Level != "debug" || cfg.HTTP.ReadTimeout != 3*time.Second ||
+		cfg.Phone.DefaultRegion != "US" || cfg.Database.AutoMigrate {
+		t.Errorf("env not applied: %+v", cfg)
+	}
+}
+
+func TestBadValuesNameTheKey(t *testing.T) {
+	cases := []struct {
+		yaml, env, key string
+	}{
+		{"log:\n  level: loud\n", "", "log.level"},
+		{"http:\n  listen: nowhere\n", "", "http.listen"},
+		{"http:\n  max_body_bytes: 10\n", "", "http.max_body_bytes"},
+		{"phone:\n  default_region: XX\n", "", "phone.default_region"},
+		{"database:\n  driver: mysql\n", "", "database.driver"},
+		{"database:\n  driver: postgres\n", "", "database.url"},
+		{"", "TAMAS_HTTP_READ_TIMEOUT=soon", "http.read_timeout"},
+		{"", "TAMAS_HTTP_MAX_BODY_BYTES=lots", "http.max_body_bytes"},
+		{"http:\n  read_timeout: -1s\n", "", "http.read_timeout"},
+	}
+	for _, c := range cases {
+		var env []string
+		if c.env != "" {
+			env = []string{c.env}
+		}
+		_, err := Load(write(t, c.yaml), env)
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Key != c.key {
+			t.Errorf("%q %q: err = %v, want a FieldError for %s", c.yaml, c.env, err, c.key)
+		}
+	}
+}
+
+func TestSecretsFromEnvOrFileNeverPrinted(t *testing.T) {
+	const url = "postgres://tamas:s3cret-pw@db:5432/tamas"
+	cfg, err := Load(write(t, "database:\n  driver: postgres\n"), []string{"TAMAS_DATABASE_URL=" + url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Database.URL.Value() != url {
+		t.Fatalf("url = %q", cfg.Database.URL.Value())
+	}
+	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
+		if s := fmt.Sprintf(f, cfg); strings.Contains(s, "s3cret") {
+			t.Errorf("%s prints the secret: %s", f, s)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "db-url")
+	os.WriteFile(file, []byte(url+"\n"), 0o600)
+	cfg, err = Load(write(t, "database:\n  driver: postgres\n  url_file: "+file+"\n"), nil)
+	if err != nil || cfg.Database.URL.Value() != url {
+		t.Fatalf("url_file: %q %v", cfg.Database.URL.Value(), err)
+	}
+	_, err = Load(write(t, "database:\n  driver: postgres\n  url_file: /nonexistent/db-url\n"), nil)
+	if err == nil || !strings.Contains(err.Error(), "database.url_file") {
+		t.Errorf("missing url_file: %v", err)
+	}
+	_, err = Load(write(t, "database:\n  driver: postgres\n"), []string{"TAMAS_DATABASE_URL=mysql://u:s3cret@x/y"})
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("bad url error = %v (must fail without showing it)", err)
+	}
+}

@@ -1,0 +1,49 @@
+package telephony
+
+import "time"
+
+// EventType names what happened to a call.
+type EventType string
+
+const (
+	CallStarted  EventType = "call_started"
+	Ringing      EventType = "ringing"
+	Answered     EventType = "answered"
+	DTMF         EventType = "dtmf"
+	Queued       EventType = "queued"
+	AgentRinging EventType = "agent_ringing"
+	Bridged      EventType = "bridged"
+	Held         EventType = "held"
+	Resumed      EventType = "resumed"
+	Transferred  EventType = "transferred"
+	Ended        EventType = "ended"
+)
+
+// Event is one thing that happened to a call. Call is a snapshot taken when
+// the event was produced; the fields after it are set only for the event
+// types that carry them.
+type Event struct {
+	Type EventType `json:"type"`
+	At   time.Time `json:"at"`
+	Call Call      `json:"call"`
+
+	// Digit is the key pressed, for DTMF.
+	Digit string `json:"digit,omitempty"`
+	// Queue is set for Queued and AgentRinging.
+	Queue string `json:"queue,omitempty"`
+	// Agent is the agent (or endpoint) rung, bridged or transferred to.
+	Agent string `json:"agent,omitempty"`
+	// PeerCallID is the other leg, for Bridged and Transferred.
+	PeerCallID string `json:"peer_call_id,omitempty"`
+	// Cause explains Ended: a Q.850 text such as "normal_clearing",
+	// "user_busy", "no_answer", or "lost" when the PBX connection dropped
+	// and the call was gone on resync.
+	Cause string `json:"cause,omitempty"`
+	// CauseCode is the Q.850 cause number when the PBX gave one.
+	CauseCode int `json:"cause_code,omitempty"`
+}
+
+// Cause values Tamas itself assigns.
+const (
+	CauseLost = "lost"
+)
