@@ -213,7 +213,7 @@ func TestLookupEscapesAndRanks(t *testing.T) {
 		t.Errorf("raw HTML in JSON output: %s", raw)
 	}
 	var out struct {
-		Number struct{ Class, E164, National, International string }
+		Number  struct{ Class, E164, National, International string }
 		Matches []crm.Match
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {

@@ -137,4 +137,3 @@ func cmdExport(ctx context.Context, configPath string, args []string, e env) err
 	fmt.Fprintf(e.stderr, "exported %d contacts\n", n)
 	return nil
 }
-

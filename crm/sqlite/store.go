@@ -113,4 +113,3 @@ func nullMS(t *time.Time) any {
 	}
 	return t.UnixMilli()
 }
-
