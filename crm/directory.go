@@ -124,6 +124,7 @@ func (d *Directory) Normalize(c *Contact) error {
 			return fieldErr("first_name", "a person needs a first or last name")
 		}
 		c.Name = ""
+		c.Organizations = uniqueOrgs(c.Organizations)
 	case KindOrganization:
 		if c.Name == "" {
 			return fieldErr("name", "an organization needs a name")
@@ -241,4 +242,18 @@ func (d *Directory) Update(ctx context.Context, c *Contact) error {
 		return err
 	}
 	return d.store.UpdateContact(ctx, c)
+}
+
+func uniqueOrgs(refs []OrgRef) []OrgRef {
+	out := refs[:0:0]
+	for _, r := range refs {
+		dup := false
+		for _, o := range out {
+			dup = dup || o.ID == r.ID
+		}
+		if !dup {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -193,7 +193,7 @@ func testSoftDelete(t *testing.T, d *crm.Directory) {
 func testMemberships(t *testing.T, d *crm.Directory) {
 	acme := create(t, d, org("Acme Trading", "021 4444 5555"))
 	p := person("Maryam", "Hosseini", "0935 123 4567")
-	p.Organizations = []crm.OrgRef{{ID: acme.ID}}
+	p.Organizations = []crm.OrgRef{{ID: acme.ID}, {ID: acme.ID}} // listed twice: once is kept
 	create(t, d, p)
 	got, err := d.Store().GetContact(ctx(t), p.ID)
 	if err != nil {
@@ -301,6 +301,20 @@ func testLookupTiers(t *testing.T, d *crm.Directory) {
 	}
 	if r.Matches[0].Phone.E164 != "+14155550123" || r.Matches[0].Phone.Label != crm.LabelMobile {
 		t.Errorf("matched phone = %+v", r.Matches[0].Phone)
+	}
+	// A caller whose own number is not valid matches every number ending
+	// in the same digits — valid or not — and only as a suffix.
+	r, err = d.Lookup(ctx(t), "+1 995 555 0123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(ids(r.Matches)) != fmt.Sprint(want) {
+		t.Fatalf("invalid caller: order = %v, want %v", ids(r.Matches), want)
+	}
+	for _, m := range r.Matches {
+		if m.How != crm.MatchSuffix {
+			t.Errorf("invalid caller matched %d as %s", m.Contact.ID, m.How)
+		}
 	}
 }
 

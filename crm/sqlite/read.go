@@ -42,9 +42,9 @@ SELECT m.tier, p.label, p.raw, coalesce(p.e164,''), p.national, p.has_cc, p.ext,
 FROM (
     SELECT 0 AS tier, id FROM phones WHERE ?1 <> '' AND e164 = ?1
     UNION ALL
-    SELECT 1, id FROM phones WHERE ?2 <> '' AND has_cc = 0 AND national = ?2 AND coalesce(e164,'') <> ?1
+    SELECT 1, id FROM phones WHERE ?2 <> '' AND has_cc = 0 AND national = ?2 AND e164 IS NOT ?1
     UNION ALL
-    SELECT 2, id FROM phones WHERE ?3 <> '' AND tail = ?3 AND coalesce(e164,'') <> ?1
+    SELECT 2, id FROM phones WHERE ?3 <> '' AND tail = ?3 AND e164 IS NOT ?1
         AND NOT (has_cc = 0 AND national = ?2)
 ) m
 JOIN phones p ON p.id = m.id

@@ -1,0 +1,94 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/crmtest"
+	"github.com/tamas-cc/tamas/crm/phone"
+	"github.com/tamas-cc/tamas/crm/seed"
+	"github.com/tamas-cc/tamas/internal/testkit"
+)
+
+// benchContacts is how many contacts the lookup benchmark seeds:
+// TAMAS_BENCH_CONTACTS, 20,000 by default.
+func benchContacts() int {
+	if n, err := strconv.Atoi(os.Getenv("TAMAS_BENCH_CONTACTS")); err == nil && n > 0 {
+		return n
+	}
+	return 20_000
+}
+
+// BenchmarkLookup seeds a schema named for the contact count once and
+// reuses it on later runs (drop it to reseed).
+func BenchmarkLookup(b *testing.B) {
+	n := benchContacts()
+	base := testkit.PostgresURL(b)
+	ctx := context.Background()
+	schema := fmt.Sprintf("tamas_bench_%d", n)
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		testkit.Unavailable(b, "postgres: %v", err)
+	}
+	_, err = admin.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema)
+	admin.Close(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := Open(ctx, withSearchPath(b, base, schema))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	norm, err := phone.New("IR")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := crm.NewDirectory(s, norm)
+	crmtest.BenchLookup(b, d, n, func(ctx context.Context, last8 string) (int, error) {
+		var count int
+		err := s.pool.QueryRow(ctx, `SELECT count(*) FROM phones p
+			JOIN contacts c ON c.id = p.contact_id AND c.deleted_at IS NULL
+			WHERE p.national LIKE '%' || $1`, last8).Scan(&count)
+		return count, err
+	})
+}
+
+// BenchmarkImport measures contacts written per second inside one import.
+func BenchmarkImport(b *testing.B) {
+	s := newStore(b)
+	ctx := testCtx(b)
+	norm, err := phone.New("IR")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := crm.NewDirectory(s, norm)
+	g := seed.New(crmtest.BenchSeed)
+	tx, err := s.BeginImport(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tx.Rollback()
+	i := 0
+	for b.Loop() {
+		c := g.Contact(i)
+		c.Organizations = nil
+		if err := d.Normalize(c); err != nil {
+			b.Fatal(err)
+		}
+		if err := tx.CreateContact(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "contacts/s")
+}
