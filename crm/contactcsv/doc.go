@@ -25,6 +25,10 @@
 //   - A person's organization cell may name several organizations separated
 //     by ';'. Each is found by exact name or created once, then linked.
 //   - Tags are separated by ';', '|', ',' or '،' inside the cell.
+//   - An id column, as Export writes, is ignored: imported contacts get
+//     new IDs. Empty fields past the end of the header, as spreadsheets
+//     sometimes leave, are ignored too; any other row whose field count
+//     differs from the header's is a row error.
 //   - A generic phone column gives people mobile numbers and organizations
 //     main lines unless a label column says otherwise.
 //   - A row is a duplicate, skipped and reported but not an error, when one
@@ -49,7 +53,9 @@
 //
 // [Export] writes every live contact with a fixed header (see [Header]):
 // organizations first, then people, so that reading the file back creates
-// each organization from its own row before any person links to it. A
+// each organization from its own row before any person links to it. The
+// file starts with a UTF-8 byte-order mark, without which spreadsheets read
+// it in the local code page and garble Persian text. A
 // contact with more numbers or addresses than the fixed columns hold keeps
 // the rest, as JSON, in more_phones and more_emails. An export read back by
 // [Import] gives the same contacts, except that tags and organization names
@@ -59,7 +65,7 @@
 // '-', '@', tab or carriage return) are written with a leading apostrophe,
 // as is a cell that itself starts with an apostrophe, so the guard can be
 // undone exactly: Import strips an apostrophe that precedes one of those
-// characters. Phone cells made only of digits, spaces and + - ( ) . / are
+// characters or another apostrophe. Phone cells made only of digits, spaces and + - ( ) . / are
 // written as they are: such a cell can name no function and no other cell,
 // so at worst a spreadsheet shows it as a number, and the leading '+' that
 // marks a country code stays readable to every other program.

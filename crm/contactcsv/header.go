@@ -330,11 +330,14 @@ func (l *layout) pairLabels() error {
 }
 
 // columnOf names the column a field came from, "" if none.
-func (l *layout) columnOf(f field) string {
-	if i := l.single[f]; i >= 0 {
-		return l.cols[i].header
+func (l *layout) columnOf(f field) string { return l.header(l.single[f]) }
+
+// header names column i, "" if there is none.
+func (l *layout) header(i int) string {
+	if i < 0 || i >= len(l.cols) {
+		return ""
 	}
-	return ""
+	return l.cols[i].header
 }
 
 // jsonString appends s as a JSON string. s must be valid UTF-8.

@@ -11,7 +11,11 @@ import (
 	"github.com/tamas-cc/tamas/crm/contactcsv"
 	"github.com/tamas-cc/tamas/crm/phone"
 	"github.com/tamas-cc/tamas/crm/sqlite"
+	"go.uber.org/goleak"
 )
+
+// TestMain checks that no import leaves its parsing goroutine behind.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

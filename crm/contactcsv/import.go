@@ -122,7 +122,9 @@ var ErrRowsFailed = errors.New("rows failed")
 // header is unusable; one wrapping ErrRowsFailed when rows failed and
 // Options.Partial is off; and any failure to read r or to write to the
 // store, having rolled back what was not yet committed. With
-// Options.Partial, failed rows are reported in the summary only.
+// Options.Partial, failed rows are reported in the summary only, and a
+// failure that ends the import keeps the batches already committed
+// (Summary.Created counts them).
 //
 // Rows are parsed and validated on a second goroutine while this one
 // writes; Import waits for it before returning, which needs r.Read to
@@ -341,7 +343,7 @@ func (w *writer) row(ctx context.Context, r *row) error {
 			return err
 		}
 		if ok {
-			w.duplicate(Duplicate{Line: r.line, Column: w.lay.cols[r.nameCol].header, Value: c.Name, ExistingID: id})
+			w.duplicate(Duplicate{Line: r.line, Column: w.lay.header(r.nameCol), Value: c.Name, ExistingID: id})
 			return nil
 		}
 	}
@@ -354,7 +356,7 @@ func (w *writer) row(ctx context.Context, r *row) error {
 			return fmt.Errorf("import line %d: %w", r.line, err)
 		}
 		if ok {
-			w.duplicate(Duplicate{Line: r.line, Column: w.lay.cols[r.phoneCols[i]].header, Value: p.Raw, ExistingID: id})
+			w.duplicate(Duplicate{Line: r.line, Column: w.lay.header(r.phoneCols[i]), Value: p.Raw, ExistingID: id})
 			return nil
 		}
 	}

@@ -453,3 +453,37 @@ func TestImportHugeField(t *testing.T) {
 		}
 	}
 }
+
+func TestImportDelimiterAndExistingOrganization(t *testing.T) {
+	d := newDir(t)
+	old := create(t, d, &crm.Contact{Kind: crm.KindOrganization, Name: "Old Org"})
+	in := "name;organization;phone\nA B;Old Org;09121000060\nC D;Old Org; New Org ;09121000061\n"
+	if _, err := importString(t, d, in, contactcsv.Options{}); err == nil {
+		t.Fatal("a semicolon file read with commas imported") // one column "name;organization;phone": no name column
+	}
+	in = "name;organization;phone\nA B;Old Org;09121000060\nC D;\"Old Org; New Org \";09121000061\n"
+	sum, err := importString(t, d, in, contactcsv.Options{Comma: ';'})
+	if err != nil {
+		t.Fatalf("import: %v %v", err, sum.Errors)
+	}
+	if sum.Created != 2 || sum.Organizations != 1 {
+		t.Errorf("summary %+v, want 2 people and 1 new organization", sum)
+	}
+	list := contacts(t, d)
+	newOrg := byName(t, list, "New Org")
+	if a := byName(t, list, "A B"); len(a.Organizations) != 1 || a.Organizations[0].ID != old.ID {
+		t.Errorf("A B belongs to %+v, want the existing organization %d", a.Organizations, old.ID)
+	}
+	c := byName(t, list, "C D")
+	var ids []int64
+	for _, o := range c.Organizations {
+		ids = append(ids, o.ID)
+	}
+	slices.Sort(ids)
+	if !slices.Equal(ids, []int64{old.ID, newOrg.ID}) {
+		t.Errorf("C D belongs to %v, want [%d %d]", ids, old.ID, newOrg.ID)
+	}
+	if _, err := importString(t, d, in, contactcsv.Options{Comma: 'x'}); err == nil {
+		t.Error("an unsupported delimiter was accepted")
+	}
+}

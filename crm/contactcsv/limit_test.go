@@ -1,7 +1,6 @@
 package contactcsv
 
 import (
-	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -261,5 +260,3 @@ func ExampleRecordTooLongError() {
 	fmt.Println(err)
 	// Output: line 7: record longer than 1048576 bytes
 }
-
-var _ = bytes.MinRead

@@ -105,22 +105,14 @@ func (p *parser) read(r *row, rec []string, err error) (skip bool, fatal error) 
 		return p.build(r, rec), nil
 	case errors.As(err, &tooLong):
 		r.line = tooLong.Line
-		r.fail(p.header(tooLong.Field), fmt.Sprintf("record longer than %d bytes, skipped", tooLong.Limit))
+		r.fail(p.lay.header(tooLong.Field), fmt.Sprintf("record longer than %d bytes, skipped", tooLong.Limit))
 		return false, nil
 	case errors.As(err, &pe):
 		r.line = pe.Line
-		r.fail(p.header(len(rec)), fmt.Sprintf("%v (byte %d of the line)", pe.Err, pe.Column))
+		r.fail(p.lay.header(len(rec)), fmt.Sprintf("%v (byte %d of the line)", pe.Err, pe.Column))
 		return false, nil
 	}
 	return false, fmt.Errorf("read CSV: %w", err)
-}
-
-// header names column i, "" if there is none.
-func (p *parser) header(i int) string {
-	if i < 0 || i >= len(p.lay.cols) {
-		return ""
-	}
-	return p.lay.cols[i].header
 }
 
 func (r *row) reset() {
@@ -327,7 +319,7 @@ func (p *parser) build(r *row, rec []string) (blank bool) {
 func (p *parser) addPhone(r *row, col int, label crm.PhoneLabel, raw string) bool {
 	n := len(r.c.Phones)
 	if n == crm.MaxPhones {
-		r.fail(p.lay.cols[col].header, fmt.Sprintf("more than %d numbers", crm.MaxPhones))
+		r.fail(p.lay.header(col), fmt.Sprintf("more than %d numbers", crm.MaxPhones))
 		return false
 	}
 	r.c.Phones = append(r.c.Phones, crm.Phone{Label: label, Raw: raw})
@@ -403,22 +395,22 @@ func (p *parser) columnOfField(r *row, f string) string {
 	lay := p.lay
 	if rest, ok := strings.CutPrefix(f, "phones["); ok {
 		if i, err := strconv.Atoi(strings.TrimSuffix(rest, "]")); err == nil && i >= 0 && i < len(r.c.Phones) {
-			return lay.cols[r.phoneCols[i]].header
+			return lay.header(r.phoneCols[i])
 		}
 	}
 	if rest, ok := strings.CutPrefix(f, "emails["); ok {
 		if i, err := strconv.Atoi(strings.TrimSuffix(rest, "]")); err == nil && i >= 0 && i < len(p.emailCols) {
-			return lay.cols[p.emailCols[i]].header
+			return lay.header(p.emailCols[i])
 		}
 	}
 	switch f {
 	case "phones":
 		if len(r.c.Phones) > 0 {
-			return lay.cols[r.phoneCols[0]].header
+			return lay.header(r.phoneCols[0])
 		}
 	case "emails":
 		if len(p.emailCols) > 0 {
-			return lay.cols[p.emailCols[0]].header
+			return lay.header(p.emailCols[0])
 		}
 	case "first_name", "last_name":
 		// A person without a name: point at whichever name column exists.
@@ -432,7 +424,7 @@ func (p *parser) columnOfField(r *row, f string) string {
 		}
 	case "name":
 		if r.nameCol >= 0 {
-			return lay.cols[r.nameCol].header
+			return lay.header(r.nameCol)
 		}
 		if c := lay.columnOf(fieldName); c != "" {
 			return c
