@@ -40,9 +40,10 @@ type Store interface {
 // and Rollback leaves the store as it was.
 type ImportTx interface {
 	// ContactByPhone returns the ID of a live contact of the given kind
-	// holding the E.164 number, including contacts created earlier in this
-	// transaction.
-	ContactByPhone(ctx context.Context, kind Kind, e164 string) (int64, bool, error)
+	// holding the number, including contacts created earlier in this
+	// transaction. A valid number is compared on E164; one that did not
+	// normalise, on its digits (National) among numbers that did not either.
+	ContactByPhone(ctx context.Context, kind Kind, p Phone) (int64, bool, error)
 	// OrganizationByName returns the ID of a live organization with exactly
 	// this name.
 	OrganizationByName(ctx context.Context, name string) (int64, bool, error)

@@ -75,6 +75,17 @@ func cmdImport(ctx context.Context, configPath string, args []string, e env) err
 	if sum.ErrorsTruncated > 0 {
 		fmt.Fprintf(w, "… and %d more row errors\n", sum.ErrorsTruncated)
 	}
+	// Duplicates are expected on a re-import; list a few, count the rest.
+	const showDuplicates = 20
+	for i, d := range sum.DuplicateRows {
+		if i == showDuplicates {
+			break
+		}
+		fmt.Fprintf(w, "line %d: %s: duplicate of contact %d (%s)\n", d.Line, d.Column, d.ExistingID, d.Value)
+	}
+	if more := sum.Duplicates - min(len(sum.DuplicateRows), showDuplicates); more > 0 {
+		fmt.Fprintf(w, "… and %d more duplicates\n", more)
+	}
 	fmt.Fprintf(w, "rows %d, created %d, duplicates %d, failed %d, organizations created %d, in %s",
 		sum.Rows, sum.Created, sum.Duplicates, sum.Failed, sum.Organizations, sum.Duration.Round(time.Millisecond))
 	if sum.Duration > 0 {

@@ -33,7 +33,10 @@
 //     main lines unless a label column says otherwise.
 //   - A row is a duplicate, skipped and reported but not an error, when one
 //     of its valid numbers already belongs to a live contact of the same
-//     kind, in the store or earlier in the file. An organization row is also
+//     kind, in the store or earlier in the file. For a person, work, main
+//     and fax lines are not compared when the row has a personal number
+//     (mobile, home, other): colleagues share a company switchboard, and
+//     they are not one another's duplicates. An organization row is also
 //     a duplicate when an organization with exactly its name exists: names
 //     are how people are linked to organizations, so two of one name would
 //     make the link ambiguous. Rows without a valid number are never

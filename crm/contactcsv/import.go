@@ -347,11 +347,12 @@ func (w *writer) row(ctx context.Context, r *row) error {
 			return nil
 		}
 	}
+	personal := c.Kind == crm.KindPerson && hasPersonalNumber(c.Phones)
 	for i, p := range c.Phones {
-		if p.E164 == "" {
+		if p.National == "" || (personal && sharedLine(p.Label)) {
 			continue
 		}
-		id, ok, err := w.tx.ContactByPhone(ctx, c.Kind, p.E164)
+		id, ok, err := w.tx.ContactByPhone(ctx, c.Kind, p)
 		if err != nil {
 			return fmt.Errorf("import line %d: %w", r.line, err)
 		}
@@ -379,6 +380,24 @@ func (w *writer) row(ctx context.Context, r *row) error {
 		w.cacheOrg(c.Name, c.ID)
 	}
 	return nil
+}
+
+// sharedLine reports whether a number of this label may belong to several
+// people (a company's switchboard or fax), so it does not identify one.
+func sharedLine(l crm.PhoneLabel) bool {
+	return l == crm.LabelWork || l == crm.LabelMain || l == crm.LabelFax
+}
+
+// hasPersonalNumber counts numbers that did not normalise too: a person
+// whose own number is in a form we cannot validate is still not their
+// colleague.
+func hasPersonalNumber(phones []crm.Phone) bool {
+	for _, p := range phones {
+		if !sharedLine(p.Label) {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *writer) orgByName(ctx context.Context, name string) (int64, bool, error) {

@@ -340,6 +340,16 @@ func TestImportDedupe(t *testing.T) {
 		t.Errorf("a number given twice in a row was stored %d times", len(tw.Phones))
 	}
 	byName(t, list, "Shares Org Line")
+	// Colleagues reached through one switchboard are two people; a person
+	// known only by that line, listed again, is one.
+	sum = mustImport(t, d, "first name,mobile,work\n"+
+		"Colleague A,09121000051,021 7777 0000\n"+ // 2: new
+		"Colleague B,09121000052,021 7777 0000\n"+ // 3: new, shares A's work line
+		"Colleague C,,021 7777 0000\n"+ // 4: only the shared line: a duplicate of A
+		"Colleague A2,09121000051,021 7777 0001\n") // 5: A's mobile: a duplicate
+	if sum.Created != 2 || sum.Duplicates != 2 || sum.DuplicateRows[0].Line != 4 || sum.DuplicateRows[1].Column != "mobile" {
+		t.Errorf("switchboard: created %d duplicates %+v", sum.Created, sum.DuplicateRows)
+	}
 }
 
 func TestImportProgress(t *testing.T) {

@@ -425,11 +425,24 @@ func testImportTx(t *testing.T, d *crm.Directory) {
 			t.Fatal(err)
 		}
 	}
-	if id, ok, err := tx.ContactByPhone(ctx(t), crm.KindPerson, "+989131112222"); err != nil || !ok || id != p.ID {
+	if id, ok, err := tx.ContactByPhone(ctx(t), crm.KindPerson, p.Phones[0]); err != nil || !ok || id != p.ID {
 		t.Errorf("by phone inside tx: %d %v %v", id, ok, err)
 	}
-	if _, ok, _ := tx.ContactByPhone(ctx(t), crm.KindOrganization, "+989131112222"); ok {
+	if _, ok, _ := tx.ContactByPhone(ctx(t), crm.KindOrganization, p.Phones[0]); ok {
 		t.Errorf("by phone matched the wrong kind")
+	}
+	// A number that does not normalise is found by its digits, among
+	// numbers that did not normalise either.
+	odd := person("Odd", "Number", "+1 995 555 0123")
+	if err := d.Normalize(odd); err != nil || odd.Phones[0].E164 != "" {
+		t.Fatalf("test number normalised: %+v %v", odd.Phones, err)
+	}
+	if err := tx.CreateContact(ctx(t), odd); err != nil {
+		t.Fatal(err)
+	}
+	probe := crm.Phone{Raw: "1-995-555-0123", National: odd.Phones[0].National}
+	if id, ok, err := tx.ContactByPhone(ctx(t), crm.KindPerson, probe); err != nil || !ok || id != odd.ID {
+		t.Errorf("invalid number by digits: %d %v %v", id, ok, err)
 	}
 	if id, ok, err := tx.OrganizationByName(ctx(t), "Kish Air"); err != nil || !ok || id != o.ID {
 		t.Errorf("org by name inside tx: %d %v %v", id, ok, err)

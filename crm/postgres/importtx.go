@@ -42,10 +42,19 @@ func (s *Store) BeginImport(ctx context.Context) (crm.ImportTx, error) {
 	return &importTx{s: s, tx: tx}, nil
 }
 
-func (it *importTx) ContactByPhone(ctx context.Context, kind crm.Kind, e164 string) (int64, bool, error) {
+func (it *importTx) ContactByPhone(ctx context.Context, kind crm.Kind, p crm.Phone) (int64, bool, error) {
+	if p.E164 == "" {
+		if p.National == "" {
+			return 0, false, nil
+		}
+		return it.queryID(ctx, `SELECT p.contact_id FROM phones p
+			JOIN contacts c ON c.id = p.contact_id AND c.deleted_at IS NULL AND c.kind = $1
+			WHERE p.tail = $2 AND p.national = $3 AND p.e164 IS NULL ORDER BY p.contact_id LIMIT 1`,
+			string(kind), p.Tail(), p.National)
+	}
 	return it.queryID(ctx, `SELECT p.contact_id FROM phones p
 		JOIN contacts c ON c.id = p.contact_id AND c.deleted_at IS NULL AND c.kind = $1
-		WHERE p.e164 = $2 ORDER BY p.contact_id LIMIT 1`, string(kind), e164)
+		WHERE p.e164 = $2 ORDER BY p.contact_id LIMIT 1`, string(kind), p.E164)
 }
 
 func (it *importTx) OrganizationByName(ctx context.Context, name string) (int64, bool, error) {
