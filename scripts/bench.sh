@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Reproduces the figures in docs/benchmarks.md. Seeded databases are kept in
+# $TAMAS_BENCH_DIR (default /tmp/tamas-bench) and reused by later runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TAMAS_BENCH_CONTACTS=${TAMAS_BENCH_CONTACTS:-1000000}
+export TAMAS_BENCH_DIR=${TAMAS_BENCH_DIR:-/tmp/tamas-bench}
+: "${TAMAS_TEST_POSTGRES_URL:=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
+export TAMAS_TEST_POSTGRES_URL
+
+echo "== caller-ID lookup, SQLite, $TAMAS_BENCH_CONTACTS contacts"
+go test -run '^$' -bench 'BenchmarkLookup/index' -benchtime 100000x -timeout 60m ./crm/sqlite
+go test -run '^$' -bench 'BenchmarkLookup/like' -benchtime 50x -timeout 60m ./crm/sqlite
+
+echo "== caller-ID lookup, PostgreSQL, $TAMAS_BENCH_CONTACTS contacts"
+go test -run '^$' -bench 'BenchmarkLookup/index' -benchtime 100000x -timeout 120m ./crm/postgres
+go test -run '^$' -bench 'BenchmarkLookup/like' -benchtime 50x -timeout 60m ./crm/postgres
+
+echo "== CSV import into SQLite"
+go test -run '^$' -bench 'BenchmarkImport' -benchtime 3x -timeout 30m ./crm/contactcsv
+
+echo "== phone number parsing"
+go test -run '^$' -bench . -benchmem ./crm/phone
