@@ -85,7 +85,7 @@ func (s *Store) BeginImport(ctx context.Context) (crm.ImportTx, error) {
 	if err == nil {
 		it.byPhone, err = tx.PrepareContext(ctx, `SELECT p.contact_id FROM phones p
 			JOIN contacts c ON c.id = p.contact_id AND c.deleted_at IS NULL AND c.kind = ?
-			WHERE p.e164 = ? LIMIT 1`)
+			WHERE p.e164 = ? AND p.e164 IS NOT NULL LIMIT 1`)
 	}
 	if err == nil {
 		it.byDigits, err = tx.PrepareContext(ctx, `SELECT p.contact_id FROM phones p

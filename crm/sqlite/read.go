@@ -5,10 +5,15 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/tamas-cc/tamas/crm"
 )
+
+// matchRows is how many phone rows a lookup reads: a contact may hold the
+// number twice, so twice the matches it may return.
+const matchRows = 2 * crm.MaxMatches
 
 // readStmts are prepared once: the lookup is the hot path of every call.
 type readStmts struct {
@@ -36,11 +41,14 @@ func prepareRead(ctx context.Context, db *sql.DB) (*readStmts, error) {
 	var err error
 	// Three index probes, one per tier; the tiers exclude each other so a
 	// phone appears once, and the ORDER BY is the ranking the pop shows.
+	// "e164 IS NOT NULL" restates the partial index's condition, and the
+	// LIMIT is a literal: SQLite re-prepares a statement on every call when
+	// a bound value can change its plan, and that was 40% of a lookup.
 	q.match, err = db.PrepareContext(ctx, `
 SELECT m.tier, p.label, p.raw, coalesce(p.e164,''), p.national, p.has_cc, p.ext,
        c.id, c.kind, c.display_name, c.status, c.owner, c.tags, c.last_interaction_at
 FROM (
-    SELECT 0 AS tier, id FROM phones WHERE ?1 <> '' AND e164 = ?1
+    SELECT 0 AS tier, id FROM phones WHERE ?1 <> '' AND e164 = ?1 AND e164 IS NOT NULL
     UNION ALL
     SELECT 1, id FROM phones WHERE ?2 <> '' AND has_cc = 0 AND national = ?2 AND e164 IS NOT ?1
     UNION ALL
@@ -50,7 +58,7 @@ FROM (
 JOIN phones p ON p.id = m.id
 JOIN contacts c ON c.id = p.contact_id AND c.deleted_at IS NULL
 ORDER BY m.tier, c.kind = 'organization', coalesce(c.last_interaction_at, 0) DESC, c.id
-LIMIT ?4`)
+LIMIT `+strconv.Itoa(matchRows))
 	if err != nil {
 		return nil, fmt.Errorf("prepare match: %w", err)
 	}
@@ -76,12 +84,10 @@ func (s *Store) MatchPhone(ctx context.Context, key crm.PhoneKey, limit int) ([]
 	if err != nil {
 		return nil, err
 	}
-	if limit <= 0 {
+	if limit <= 0 || limit > crm.MaxMatches {
 		limit = crm.MaxMatches
 	}
-	// A contact may hold the number twice (or match on two tiers); fetch a
-	// few extra rows so de-duplication does not cut the list short.
-	rows, err := q.match.QueryContext(ctx, key.E164, key.National, key.Tail, limit*2)
+	rows, err := q.match.QueryContext(ctx, key.E164, key.National, key.Tail)
 	if err != nil {
 		return nil, fmt.Errorf("match phone: %w", err)
 	}
