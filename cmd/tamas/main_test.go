@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tamas-cc/tamas/telephony/sip/callgen"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
@@ -123,29 +125,61 @@ func TestImportAllOrNothing(t *testing.T) {
 	}
 }
 
-func TestServeAndShutdown(t *testing.T) {
+// server is a running `tamas serve`.
+type server struct {
+	logs   *syncBuffer
+	done   chan int
+	cancel context.CancelFunc
+}
+
+func startServe(t *testing.T, data string, environ ...string) *server {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	data := t.TempDir()
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve"}, env{stdout: &out, stderr: &errb,
-			environ: []string{"TAMAS_DATA_DIR=" + data, "TAMAS_HTTP_LISTEN=127.0.0.1:0", "TAMAS_LOG_FORMAT=json"}})
-	}()
-	var url string
-	for deadline := time.Now().Add(10 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		sc := bufio.NewScanner(strings.NewReader(errb.String()))
+	s := &server{logs: &syncBuffer{}, done: make(chan int, 1), cancel: cancel}
+	t.Cleanup(cancel)
+	environ = append([]string{"TAMAS_DATA_DIR=" + data, "TAMAS_HTTP_LISTEN=127.0.0.1:0", "TAMAS_LOG_FORMAT=json"}, environ...)
+	go func() { s.done <- run(ctx, []string{"serve"}, env{stdout: io.Discard, stderr: s.logs, environ: environ}) }()
+	return s
+}
+
+// logField waits for a log line with message msg and returns its field.
+func (s *server) logField(t *testing.T, msg, field string) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		sc := bufio.NewScanner(strings.NewReader(s.logs.String()))
 		for sc.Scan() {
-			var line struct{ Msg, URL string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "tamas serving" {
-				url = line.URL
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == msg {
+				v, _ := line[field].(string)
+				return v
 			}
 		}
 	}
-	if url == "" {
-		t.Fatalf("server did not start: %s", errb.String())
+	t.Fatalf("no log line %q: %s", msg, s.logs.String())
+	return ""
+}
+
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	s.cancel() // what SIGTERM does
+	select {
+	case code := <-s.done:
+		if code != 0 {
+			t.Errorf("exit code %d: %s", code, s.logs.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("server did not stop")
 	}
+	if !strings.Contains(s.logs.String(), `"msg":"stopped"`) {
+		t.Errorf("no clean stop logged: %s", s.logs.String())
+	}
+}
+
+func TestServeAndShutdown(t *testing.T) {
+	data := t.TempDir()
+	srv := startServe(t, data)
+	errb := srv.logs
+	url := srv.logField(t, "tamas serving", "url")
 	token, err := os.ReadFile(filepath.Join(data, "api-token"))
 	if err != nil {
 		t.Fatal(err)
@@ -180,16 +214,31 @@ func TestServeAndShutdown(t *testing.T) {
 	if got := get("/api/v1/lookup?number=09121234567", true); got != 200 {
 		t.Errorf("lookup with token: %d", got)
 	}
-	cancel() // what SIGTERM does
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("exit code %d: %s", code, errb.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("server did not stop")
+	srv.stop(t)
+}
+
+// A call forked to the SIP endpoint is caught and its caller matched.
+func TestServeCatchesSIPCalls(t *testing.T) {
+	data := t.TempDir()
+	csv := "first name,last name,mobile\nSara,Ahmadi,0912 345 6789\n"
+	if r := tamas(t, context.Background(), data, csv, "contacts", "import", "-"); r.code != 0 {
+		t.Fatalf("import: %+v", r)
 	}
-	if !strings.Contains(errb.String(), `"msg":"stopped"`) {
-		t.Errorf("no clean stop logged: %s", errb.String())
+	srv := startServe(t, data, "TAMAS_SIP_ENABLED=true", "TAMAS_SIP_LISTEN=udp:127.0.0.1:0")
+	addrs := srv.logField(t, "SIP endpoint listening", "addrs")
+	addr := strings.TrimPrefix(strings.Split(addrs, ",")[0], "udp:")
+	sum, err := callgen.Run(context.Background(), callgen.Options{
+		Target: "sip:18005550100@" + addr, Total: 2, Hold: 300 * time.Millisecond, LocalIP: "127.0.0.1",
+		Callers: []callgen.Caller{{Number: "+989123456789", Name: "Sara"}, {Number: "+14155550000", Name: "<b>x</b>"}},
+	})
+	if err != nil || sum.Placed != 2 || sum.Ringing != 2 {
+		t.Fatalf("calls: %+v %v", sum, err)
 	}
+	if id := srv.logField(t, "call from a known caller", "dnis"); id != "18005550100" {
+		t.Errorf("dnis = %q", id)
+	}
+	if name := srv.logField(t, "call from an unknown caller", "caller_name"); name != "<b>x</b>" {
+		t.Errorf("unknown caller's name = %q", name)
+	}
+	srv.stop(t)
 }

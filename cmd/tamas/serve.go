@@ -12,10 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/tamas-cc/tamas/telephony/sip"
 	"github.com/tamas-cc/tamas/web"
 )
 
@@ -61,22 +63,60 @@ func cmdServe(ctx context.Context, configPath string, args []string, e env) erro
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+
+	// Call sources run until ctx ends; the first to fail stops the node.
+	calls := newCallMatcher(dir, l.log, reg)
+	srcCtx, stopSources := context.WithCancel(ctx)
+	var sources sync.WaitGroup
+	defer func() {
+		stopSources()
+		sources.Wait()
+		calls.wait()
+	}()
+	errc := make(chan error, 4)
+	if l.cfg.SIP.Enabled {
+		sc, err := sipConfig(l.cfg)
+		if err != nil {
+			return err
+		}
+		ep, err := sip.NewEndpoint(sc, l.log.With("pbx", "sip"), reg)
+		if err != nil {
+			return err
+		}
+		sources.Go(func() {
+			if err := ep.Run(srcCtx, calls.handle); err != nil {
+				errc <- fmt.Errorf("sip: %w", err)
+			}
+		})
+		select {
+		case <-ep.Ready():
+			var addrs []string
+			for _, a := range ep.Addrs() {
+				addrs = append(addrs, a.Network()+":"+a.String())
+			}
+			l.log.Info("SIP endpoint listening", "addrs", strings.Join(addrs, ","))
+		case err := <-errc:
+			return err
+		}
+	}
+
 	l.log.Info("tamas serving", "node", l.cfg.Node, "version", version, "url", "http://"+ln.Addr().String())
-	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	var failed error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("http: %w", err)
+	case failed = <-errc:
+		l.log.Error("stopping after a failure", "err", failed)
 	case <-ctx.Done():
 	}
 	l.log.Info("shutting down", "grace", l.cfg.HTTP.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.cfg.HTTP.ShutdownTimeout)
 	defer cancel()
+	stopSources()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if failed != nil {
+		return failed
 	}
 	l.log.Info("stopped")
 	return nil

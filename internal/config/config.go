@@ -30,6 +30,31 @@ type Config struct {
 	HTTP     HTTP     `yaml:"http"`
 	Phone    Phone    `yaml:"phone"`
 	Database Database `yaml:"database"`
+	// Lines labels dialled numbers (DNIS) for agents, e.g. "18005550100":
+	// "Sales line".
+	Lines map[string]string `yaml:"lines"`
+	SIP   SIP               `yaml:"sip"`
+}
+
+// SIP configures the SIP endpoint any PBX can fork calls to.
+type SIP struct {
+	Enabled bool `yaml:"enabled"`
+	// Listen lists sockets as network:host:port (udp or tcp).
+	Listen []string `yaml:"listen"`
+	// TrustedPAI lists the addresses (IPs or CIDRs) whose
+	// P-Asserted-Identity header is believed: the PBX, never the open network.
+	TrustedPAI []string `yaml:"trusted_pai"`
+	// AllowFrom, when set, lists the only addresses served.
+	AllowFrom []string `yaml:"allow_from"`
+	// FinalCode, when not 0, answers every INVITE with this code (e.g. 486)
+	// after catching it, instead of ringing until the PBX cancels.
+	FinalCode   int           `yaml:"final_code"`
+	RingTimeout time.Duration `yaml:"ring_timeout"`
+	// AuthRealm turns on digest authentication; the users come from
+	// AuthUsersFile ("name:password" lines) or TAMAS_SIP_AUTH_USERS.
+	AuthRealm     string            `yaml:"auth_realm"`
+	AuthUsersFile string            `yaml:"auth_users_file"`
+	AuthUsers     map[string]Secret `yaml:"-"`
 }
 
 // Log configures structured logging.
@@ -110,6 +135,11 @@ func Default() Config {
 		},
 		Phone:    Phone{DefaultRegion: "IR"},
 		Database: Database{Driver: "sqlite", AutoMigrate: true},
+		Lines:    map[string]string{},
+		SIP: SIP{
+			Listen:      []string{"udp:127.0.0.1:5080", "tcp:127.0.0.1:5080"},
+			RingTimeout: 3 * time.Minute,
+		},
 	}
 }
 
@@ -151,6 +181,9 @@ func lookupEnv(environ []string, key string) (string, bool) {
 }
 
 func (c *Config) loadSecrets(environ []string) error {
+	if err := c.loadSIPUsers(environ); err != nil {
+		return err
+	}
 	if v, ok := lookupEnv(environ, "TAMAS_API_TOKEN"); ok && strings.TrimSpace(v) != "" {
 		c.HTTP.APITokens = []Secret{Secret(strings.TrimSpace(v))}
 	} else if c.HTTP.APITokenFile != "" {
@@ -234,6 +267,60 @@ func (c *Config) Validate() error {
 		}
 	default:
 		return bad("database.driver", "%q is not sqlite or postgres", c.Database.Driver)
+	}
+	if c.SIP.Enabled {
+		if len(c.SIP.Listen) == 0 {
+			return bad("sip.listen", "at least one network:host:port when sip.enabled")
+		}
+		for _, l := range c.SIP.Listen {
+			network, addr, ok := strings.Cut(l, ":")
+			if _, _, err := net.SplitHostPort(addr); !ok || (network != "udp" && network != "tcp") || err != nil {
+				return bad("sip.listen", "%q is not udp:host:port or tcp:host:port", l)
+			}
+		}
+		if c.SIP.FinalCode != 0 && (c.SIP.FinalCode < 300 || c.SIP.FinalCode > 699) {
+			return bad("sip.final_code", "%d is not a final failure code (300-699)", c.SIP.FinalCode)
+		}
+		if c.SIP.RingTimeout <= 0 {
+			return bad("sip.ring_timeout", "must be a positive duration")
+		}
+		if c.SIP.AuthRealm != "" && len(c.SIP.AuthUsers) == 0 {
+			return bad("sip.auth_users_file", "auth_realm is set but no users are configured")
+		}
+	}
+	return nil
+}
+
+// loadSIPUsers reads digest users ("name:password" lines) from
+// TAMAS_SIP_AUTH_USERS or sip.auth_users_file. A bad line is reported by
+// number, never echoed: it may hold a password.
+func (c *Config) loadSIPUsers(environ []string) error {
+	var data string
+	key := "sip.auth_users_file"
+	if v, ok := lookupEnv(environ, "TAMAS_SIP_AUTH_USERS"); ok {
+		data, key = v, "TAMAS_SIP_AUTH_USERS"
+	} else if c.SIP.AuthUsersFile != "" {
+		b, err := os.ReadFile(c.SIP.AuthUsersFile)
+		if err != nil {
+			return fmt.Errorf("sip.auth_users_file: %w", err)
+		}
+		data = string(b)
+	} else {
+		return nil
+	}
+	c.SIP.AuthUsers = map[string]Secret{}
+	n := 0
+	for line := range strings.Lines(data) {
+		n++
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, pass, ok := strings.Cut(line, ":")
+		if !ok || strings.TrimSpace(name) == "" || strings.TrimSpace(pass) == "" {
+			return &FieldError{Key: key, Reason: fmt.Sprintf("line %d is not name:password", n)}
+		}
+		c.SIP.AuthUsers[strings.TrimSpace(name)] = Secret(strings.TrimSpace(pass))
 	}
 	return nil
 }

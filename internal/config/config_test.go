@@ -87,6 +87,10 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{"", "TAMAS_HTTP_READ_TIMEOUT=soon", "http.read_timeout"},
 		{"", "TAMAS_HTTP_MAX_BODY_BYTES=lots", "http.max_body_bytes"},
 		{"http:\n  read_timeout: -1s\n", "", "http.read_timeout"},
+		{"sip:\n  enabled: true\n  listen: [sctp:1.2.3.4:5060]\n", "", "sip.listen"},
+		{"sip:\n  enabled: true\n  final_code: 180\n", "", "sip.final_code"},
+		{"sip:\n  enabled: true\n  auth_realm: tamas\n", "", "sip.auth_users_file"},
+		{"", "TAMAS_SIP_AUTH_USERS=agent1000", "TAMAS_SIP_AUTH_USERS"},
 	}
 	for _, c := range cases {
 		var env []string
@@ -128,5 +132,23 @@ func TestSecretsFromEnvOrFileNeverPrinted(t *testing.T) {
 	_, err = Load(write(t, "database:\n  driver: postgres\n"), []string{"TAMAS_DATABASE_URL=mysql://u:s3cret@x/y"})
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("bad url error = %v (must fail without showing it)", err)
+	}
+}
+
+func TestSIPUsersFromEnvNeverEchoed(t *testing.T) {
+	cfg, err := Load(write(t, "sip:\n  enabled: true\n  auth_realm: tamas\n"),
+		[]string{"TAMAS_SIP_AUTH_USERS=pbx:pa55word\n# comment\nother:x", "TAMAS_SIP_ENABLED=true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.SIP.Enabled || cfg.SIP.AuthUsers["pbx"].Value() != "pa55word" || len(cfg.SIP.AuthUsers) != 2 {
+		t.Errorf("users: %v", cfg.SIP.AuthUsers)
+	}
+	if s := fmt.Sprintf("%+v", cfg); strings.Contains(s, "pa55word") {
+		t.Error("a SIP password prints")
+	}
+	_, err = Load("", []string{"TAMAS_SIP_AUTH_USERS=good:one\nbad-line-s3cret"})
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("bad users line: %v", err)
 	}
 }
