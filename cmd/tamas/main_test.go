@@ -138,7 +138,9 @@ func startServe(t *testing.T, data string, environ ...string) *server {
 	s := &server{logs: &syncBuffer{}, done: make(chan int, 1), cancel: cancel}
 	t.Cleanup(cancel)
 	environ = append([]string{"TAMAS_DATA_DIR=" + data, "TAMAS_HTTP_LISTEN=127.0.0.1:0", "TAMAS_LOG_FORMAT=json"}, environ...)
-	go func() { s.done <- run(ctx, []string{"serve"}, env{stdout: io.Discard, stderr: s.logs, environ: environ}) }()
+	go func() {
+		s.done <- run(ctx, []string{"serve"}, env{stdout: io.Discard, stderr: s.logs, environ: environ})
+	}()
 	return s
 }
 
