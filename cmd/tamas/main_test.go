@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tamas-cc/tamas/telephony/sip/callgen"
+	"github.com/tamas-cc/tamas/telephony/telephonytest"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
@@ -241,6 +242,40 @@ func TestServeCatchesSIPCalls(t *testing.T) {
 	}
 	if name := srv.logField(t, "call from an unknown caller", "caller_name"); name != "<b>x</b>" {
 		t.Errorf("unknown caller's name = %q", name)
+	}
+	srv.stop(t)
+}
+
+// A call Asterisk hands over ARI — a real recording, replayed — is caught
+// and its caller matched, and the node keeps serving.
+func TestServeCatchesAsteriskCalls(t *testing.T) {
+	data := t.TempDir()
+	csv := "first name,last name,mobile\nLab,Customer,+1 415 555 0123\n"
+	if r := tamas(t, context.Background(), data, csv, "contacts", "import", "-"); r.code != 0 {
+		t.Fatalf("import: %+v", r)
+	}
+	pbx := telephonytest.NewServer(telephonytest.Options{Username: "tamas", Password: "pbx-s3cret"})
+	defer pbx.Close()
+	tr, err := telephonytest.Load("inbound_sip_call")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbx.Load(tr)
+	srv := startServe(t, data, "TAMAS_ASTERISK_URL="+pbx.URL(), "TAMAS_ASTERISK_USERNAME=tamas",
+		"TAMAS_ASTERISK_PASSWORD=pbx-s3cret")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := pbx.WaitConnected(ctx, 1); err != nil {
+		t.Fatalf("no ARI connection: %v\n%s", err, srv.logs.String())
+	}
+	if err := pbx.Replay(tr); err != nil {
+		t.Fatal(err)
+	}
+	if dnis := srv.logField(t, "call from a known caller", "dnis"); dnis != "18005550100" {
+		t.Errorf("dnis = %q", dnis)
+	}
+	if strings.Contains(srv.logs.String(), "pbx-s3cret") {
+		t.Error("the ARI password was logged")
 	}
 	srv.stop(t)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/tamas-cc/tamas/telephony/ari"
 	"github.com/tamas-cc/tamas/telephony/sip"
 	"github.com/tamas-cc/tamas/web"
 )
@@ -98,6 +99,22 @@ func cmdServe(ctx context.Context, configPath string, args []string, e env) erro
 		case err := <-errc:
 			return err
 		}
+	}
+
+	for _, a := range l.cfg.Asterisk {
+		ac := ari.DefaultConfig()
+		ac.Name, ac.Node, ac.URL, ac.Username, ac.Password = a.Name, l.cfg.Node, a.URL, a.Username, a.Password.Value()
+		ac.Application, ac.Orphans, ac.Lines = a.Application, a.Orphans, l.cfg.Lines
+		ad, err := ari.New(ac, l.log.With("pbx", a.Name), reg)
+		if err != nil {
+			return fmt.Errorf("asterisk %s: %w", a.Name, err)
+		}
+		sources.Go(func() {
+			if err := ad.Run(srcCtx, calls.handle); err != nil && srcCtx.Err() == nil {
+				errc <- fmt.Errorf("asterisk %s: %w", a.Name, err)
+			}
+		})
+		l.log.Info("Asterisk connection started", "name", a.Name, "url", a.URL, "application", a.Application)
 	}
 
 	l.log.Info("tamas serving", "node", l.cfg.Node, "version", version, "url", "http://"+ln.Addr().String())

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,27 @@ type Config struct {
 	// "Sales line".
 	Lines map[string]string `yaml:"lines"`
 	SIP   SIP               `yaml:"sip"`
+	// Asterisk lists the Asterisk servers whose calls this node takes over
+	// ARI, one connection each.
+	Asterisk []Asterisk `yaml:"asterisk"`
+}
+
+// Asterisk is one Asterisk server reached over ARI.
+type Asterisk struct {
+	// Name identifies the server in calls, logs and metrics.
+	Name string `yaml:"name"`
+	// URL is ARI's base URL, e.g. http://127.0.0.1:8088/ari.
+	URL      string `yaml:"url"`
+	Username string `yaml:"username"`
+	// PasswordFile holds the ari.conf password; the environment variable
+	// TAMAS_ASTERISK_<NAME>_PASSWORD takes precedence.
+	PasswordFile string `yaml:"password_file"`
+	Password     Secret `yaml:"-"`
+	// Application is the Stasis application the dialplan sends calls to.
+	Application string `yaml:"application"`
+	// Orphans: what to do with callers found waiting in the application
+	// after a reconnect that this node never saw arrive — adopt or hangup.
+	Orphans string `yaml:"orphans"`
 }
 
 // SIP configures the SIP endpoint any PBX can fork calls to.
@@ -180,7 +202,50 @@ func lookupEnv(environ []string, key string) (string, bool) {
 	return "", false
 }
 
+// asteriskEnv is the prefix of an Asterisk server's password variable:
+// TAMAS_ASTERISK_PBX_1_PASSWORD for a server named "pbx-1".
+func asteriskEnv(name string) string {
+	var b strings.Builder
+	b.WriteString("TAMAS_ASTERISK_")
+	for _, r := range strings.ToUpper(name) {
+		if (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String() + "_PASSWORD"
+}
+
+// loadAsterisk fills each server's password, and with no servers in the
+// file builds one from TAMAS_ASTERISK_URL, _USERNAME and _PASSWORD, so a
+// single-PBX node can be set up from the environment alone.
+func (c *Config) loadAsterisk(environ []string) error {
+	if u, ok := lookupEnv(environ, "TAMAS_ASTERISK_URL"); ok && len(c.Asterisk) == 0 && u != "" {
+		user, _ := lookupEnv(environ, "TAMAS_ASTERISK_USERNAME")
+		pass, _ := lookupEnv(environ, "TAMAS_ASTERISK_PASSWORD")
+		c.Asterisk = []Asterisk{{Name: "asterisk", URL: u, Username: user, Password: Secret(pass)}}
+		return nil
+	}
+	for i := range c.Asterisk {
+		a := &c.Asterisk[i]
+		if v, ok := lookupEnv(environ, asteriskEnv(a.Name)); ok {
+			a.Password = Secret(strings.TrimSpace(v))
+		} else if a.PasswordFile != "" {
+			b, err := os.ReadFile(a.PasswordFile)
+			if err != nil {
+				return fmt.Errorf("asterisk[%d].password_file: %w", i, err)
+			}
+			a.Password = Secret(strings.TrimSpace(string(b)))
+		}
+	}
+	return nil
+}
+
 func (c *Config) loadSecrets(environ []string) error {
+	if err := c.loadAsterisk(environ); err != nil {
+		return err
+	}
 	if err := c.loadSIPUsers(environ); err != nil {
 		return err
 	}
@@ -267,6 +332,36 @@ func (c *Config) Validate() error {
 		}
 	default:
 		return bad("database.driver", "%q is not sqlite or postgres", c.Database.Driver)
+	}
+	names := map[string]bool{}
+	for i := range c.Asterisk {
+		a := &c.Asterisk[i]
+		key := fmt.Sprintf("asterisk[%d]", i)
+		if a.Name == "" {
+			return bad(key+".name", "must not be empty")
+		}
+		if names[a.Name] {
+			return bad(key+".name", "%q names two servers", a.Name)
+		}
+		names[a.Name] = true
+		if u, err := url.Parse(a.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			return bad(key+".url", "want http(s)://host:port/ari without credentials")
+		}
+		if a.Username == "" {
+			return bad(key+".username", "must not be empty")
+		}
+		if a.Password == "" {
+			return bad(key+".password_file", "no password: set %s or password_file", asteriskEnv(a.Name))
+		}
+		if a.Application == "" {
+			a.Application = "tamas"
+		}
+		if a.Orphans == "" {
+			a.Orphans = "adopt"
+		}
+		if a.Orphans != "adopt" && a.Orphans != "hangup" {
+			return bad(key+".orphans", "%q is not adopt or hangup", a.Orphans)
+		}
 	}
 	if c.SIP.Enabled {
 		if len(c.SIP.Listen) == 0 {

@@ -152,3 +152,46 @@ func TestSIPUsersFromEnvNeverEchoed(t *testing.T) {
 		t.Errorf("bad users line: %v", err)
 	}
 }
+
+func TestAsteriskServers(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pbx2.secret")
+	os.WriteFile(pw, []byte("file-s3cret\n"), 0o600)
+	cfg, err := Load(write(t, `asterisk:
+  - name: pbx-1
+    url: http://10.0.0.5:8088/ari
+    username: tamas
+  - name: pbx2
+    url: https://pbx2:8089/ari
+    username: tamas
+    password_file: `+pw+`
+    orphans: hangup
+`), []string{"TAMAS_ASTERISK_PBX_1_PASSWORD=env-s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := cfg.Asterisk[0], cfg.Asterisk[1]
+	if a.Password.Value() != "env-s3cret" || b.Password.Value() != "file-s3cret" || a.Application != "tamas" ||
+		a.Orphans != "adopt" || b.Orphans != "hangup" {
+		t.Errorf("servers: %+v", cfg.Asterisk)
+	}
+	if s := fmt.Sprintf("%+v %#v", cfg, cfg); strings.Contains(s, "s3cret") {
+		t.Error("an ARI password prints")
+	}
+	cfg, err = Load("", []string{"TAMAS_ASTERISK_URL=http://127.0.0.1:8088/ari", "TAMAS_ASTERISK_USERNAME=u", "TAMAS_ASTERISK_PASSWORD=p"})
+	if err != nil || len(cfg.Asterisk) != 1 || cfg.Asterisk[0].Name != "asterisk" || cfg.Asterisk[0].Password.Value() != "p" {
+		t.Errorf("from env: %+v %v", cfg.Asterisk, err)
+	}
+	for _, c := range []struct{ yaml, key string }{
+		{"asterisk:\n  - name: b\n    url: http://x:8088/ari\n    username: u\n", "asterisk[0].password_file"},
+		{"asterisk:\n  - name: a\n    url: ftp://x/ari\n    username: u\n", "asterisk[0].url"},
+		{"asterisk:\n  - name: a\n    url: http://u:p@x/ari\n    username: u\n", "asterisk[0].url"},
+		{"asterisk:\n  - url: http://x/ari\n", "asterisk[0].name"},
+	} {
+		_, err := Load(write(t, c.yaml), []string{"TAMAS_ASTERISK_A_PASSWORD=x"})
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Key != c.key {
+			t.Errorf("%q: %v, want %s", c.yaml, err, c.key)
+		}
+	}
+}
