@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,31 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/tamas-cc/tamas/internal/testkit"
 	"github.com/tamas-cc/tamas/telephony/sip/callgen"
 	"github.com/tamas-cc/tamas/telephony/telephonytest"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type result struct {
 	code           int
@@ -44,7 +25,7 @@ type result struct {
 // tamas runs the command in a fresh data directory given by dataDir.
 func tamas(t *testing.T, ctx context.Context, dataDir, stdin string, args ...string) result {
 	t.Helper()
-	var out, errb syncBuffer
+	var out, errb testkit.SyncBuffer
 	code := run(ctx, args, env{stdout: &out, stderr: &errb, stdin: strings.NewReader(stdin),
 		environ: []string{"TAMAS_DATA_DIR=" + dataDir, "TAMAS_HTTP_LISTEN=127.0.0.1:0"}})
 	return result{code, out.String(), errb.String()}
@@ -128,7 +109,7 @@ func TestImportAllOrNothing(t *testing.T) {
 
 // server is a running `tamas serve`.
 type server struct {
-	logs   *syncBuffer
+	logs   *testkit.SyncBuffer
 	done   chan int
 	cancel context.CancelFunc
 }
@@ -136,7 +117,7 @@ type server struct {
 func startServe(t *testing.T, data string, environ ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{logs: &syncBuffer{}, done: make(chan int, 1), cancel: cancel}
+	s := &server{logs: &testkit.SyncBuffer{}, done: make(chan int, 1), cancel: cancel}
 	t.Cleanup(cancel)
 	environ = append([]string{"TAMAS_DATA_DIR=" + data, "TAMAS_HTTP_LISTEN=127.0.0.1:0", "TAMAS_LOG_FORMAT=json"}, environ...)
 	go func() {

@@ -73,7 +73,9 @@ func customArg(c *crm.Contact) any {
 	return string(c.Custom)
 }
 
-func (ws *writeStmts) create(ctx context.Context, c *crm.Contact, now time.Time) error {
+// contactFields appends a contact's columns, in the order of the
+// contacts table from kind to last_interaction_at, to args.
+func contactFields(args []any, c *crm.Contact) []any {
 	tags, emails := c.Tags, c.Emails
 	if tags == nil {
 		tags = []string{}
@@ -82,9 +84,13 @@ func (ws *writeStmts) create(ctx context.Context, c *crm.Contact, now time.Time)
 		emails = []crm.Email{}
 	}
 	dn := c.DisplayName()
-	res, err := ws.insContact.ExecContext(ctx, string(c.Kind), c.FirstName, c.LastName, c.Name, dn,
-		crm.SearchKey(dn), crm.SearchKey(c.LastName), string(c.Status), c.Owner, jsonText(tags), jsonText(emails),
-		customArg(c), c.Notes, nullMS(c.LastInteractionAt), ms(now), ms(now))
+	return append(args, string(c.Kind), c.FirstName, c.LastName, c.Name, dn, crm.SearchKey(dn),
+		crm.SearchKey(c.LastName), string(c.Status), c.Owner, jsonText(tags), jsonText(emails), customArg(c), c.Notes,
+		nullMS(c.LastInteractionAt))
+}
+
+func (ws *writeStmts) create(ctx context.Context, c *crm.Contact, now time.Time) error {
+	res, err := ws.insContact.ExecContext(ctx, append(contactFields(nil, c), ms(now), ms(now))...)
 	if err != nil {
 		return fmt.Errorf("insert contact: %w", err)
 	}
@@ -154,17 +160,7 @@ func (s *Store) CreateContact(ctx context.Context, c *crm.Contact) error {
 func (s *Store) UpdateContact(ctx context.Context, c *crm.Contact) error {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	return s.writeTx(ctx, func(tx *sql.Tx, ws *writeStmts) error {
-		tags, emails := c.Tags, c.Emails
-		if tags == nil {
-			tags = []string{}
-		}
-		if emails == nil {
-			emails = []crm.Email{}
-		}
-		dn := c.DisplayName()
-		res, err := ws.updContact.ExecContext(ctx, string(c.Kind), c.FirstName, c.LastName, c.Name, dn,
-			crm.SearchKey(dn), crm.SearchKey(c.LastName), string(c.Status), c.Owner, jsonText(tags), jsonText(emails),
-			customArg(c), c.Notes, nullMS(c.LastInteractionAt), ms(now), c.ID)
+		res, err := ws.updContact.ExecContext(ctx, append(contactFields(nil, c), ms(now), c.ID)...)
 		if err != nil {
 			return fmt.Errorf("update contact: %w", err)
 		}

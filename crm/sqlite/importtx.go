@@ -177,18 +177,8 @@ func (it *importTx) CreateContact(ctx context.Context, c *crm.Contact) error {
 	it.nextID++
 	now := time.UnixMilli(it.now).UTC()
 	c.CreatedAt, c.UpdatedAt = now, now
-	tags, emails := c.Tags, c.Emails
-	if tags == nil {
-		tags = []string{}
-	}
-	if emails == nil {
-		emails = []crm.Email{}
-	}
-	dn := c.DisplayName()
 	t := it.tables[tContacts]
-	t.args = append(t.args, c.ID, string(c.Kind), c.FirstName, c.LastName, c.Name, dn, crm.SearchKey(dn),
-		crm.SearchKey(c.LastName), string(c.Status), c.Owner, jsonText(tags), jsonText(emails), customArg(c), c.Notes,
-		nullMS(c.LastInteractionAt), it.now, it.now)
+	t.args = append(contactFields(append(t.args, c.ID), c), it.now, it.now)
 	for i, p := range c.Phones {
 		var e164 any
 		if p.E164 != "" {

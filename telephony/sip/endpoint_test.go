@@ -17,6 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/goleak"
 
+	"github.com/tamas-cc/tamas/internal/testkit"
 	"github.com/tamas-cc/tamas/telephony"
 )
 
@@ -36,27 +37,9 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// syncBuffer collects log output across goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type harness struct {
 	e      *Endpoint
-	logs   *syncBuffer
+	logs   *testkit.SyncBuffer
 	events chan telephony.Event
 	udp    string
 	tcp    string
@@ -74,7 +57,7 @@ func start(t testing.TB, mutate func(*Config)) *harness {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	h := &harness{logs: &syncBuffer{}, events: make(chan telephony.Event, 10000), done: make(chan error, 1)}
+	h := &harness{logs: &testkit.SyncBuffer{}, events: make(chan telephony.Event, 10000), done: make(chan error, 1)}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e, err := NewEndpoint(cfg, log, prometheus.NewRegistry())
 	if err != nil {
