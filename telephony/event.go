@@ -43,7 +43,18 @@ type Event struct {
 	CauseCode int `json:"cause_code,omitempty"`
 }
 
-// Cause values Tamas itself assigns.
+// Cause values every PBX engine assigns the same way, beside the Q.850
+// names ("user_busy", "no_user_response", …) it passes through.
 const (
+	// CauseNormalClearing: an ordinary hang-up.
+	CauseNormalClearing = "normal_clearing"
+	// CauseOriginatorCancel: the caller gave up before anyone answered.
+	CauseOriginatorCancel = "originator_cancel"
+	// CauseAnsweredElsewhere: another member of a ring group answered.
+	CauseAnsweredElsewhere = "answered_elsewhere"
+	// CauseNoAnswer: nobody answered in time.
+	CauseNoAnswer = "no_answer"
+	// CauseLost: the PBX connection dropped and the call was gone when it
+	// came back, so how it ended is unknown.
 	CauseLost = "lost"
 )

@@ -438,7 +438,7 @@ func endCause(cs *callState) (string, int) {
 	case cs.hangupCause != "":
 		return cs.hangupCause, cs.hangupCode
 	case cs.hangupRequested:
-		return CauseNormalClearing, 16
+		return telephony.CauseNormalClearing, 16
 	}
 	return CauseLeftApplication, 0
 }
@@ -482,7 +482,7 @@ func (a *Adapter) onDestroyed(ev *wireEvent, at time.Time) {
 	default:
 		cause, code = endCause(cs)
 		if cause == CauseLeftApplication {
-			cause, code = CauseNormalClearing, 16
+			cause, code = telephony.CauseNormalClearing, 16
 		}
 	}
 	a.end(cs, at, cause, code)

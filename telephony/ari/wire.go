@@ -6,6 +6,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/tamas-cc/tamas/telephony"
 )
 
 // The wire types hold only the fields the adapter reads. One struct serves
@@ -136,11 +138,9 @@ var causeNames = map[int]string{
 	111: "protocol_error", 127: "interworking",
 }
 
-// Causes the adapter assigns to Ended beyond the Q.850 names and
-// telephony.CauseLost.
+// Causes only the adapter assigns, beyond the Q.850 names and the
+// telephony.Cause values.
 const (
-	CauseNormalClearing   = "normal_clearing"
-	CauseOriginatorCancel = "originator_cancel"
 	// CauseLeftApplication: the channel left the Stasis application
 	// without hanging up (sent on to dialplan or to another application).
 	CauseLeftApplication = "left_application"
@@ -153,7 +153,7 @@ func causeName(code, techCause int) string {
 	if techCause == 487 {
 		// SIP 487 Request Terminated: the caller cancelled while ringing.
 		// Asterisk reports cause 127 (interworking) for it.
-		return CauseOriginatorCancel
+		return telephony.CauseOriginatorCancel
 	}
 	if n, ok := causeNames[code]; ok {
 		return n
@@ -163,27 +163,27 @@ func causeName(code, techCause int) string {
 
 // hangupReasons maps the causes Hangup accepts to ARI's reason values.
 var hangupReasons = map[string]string{
-	"":                          "normal",
-	"normal":                    "normal",
-	CauseNormalClearing:         "normal",
-	"busy":                      "busy",
-	"user_busy":                 "busy",
-	"congestion":                "congestion",
-	"normal_circuit_congestion": "congestion",
-	"switch_congestion":         "congestion",
-	"no_answer":                 "no_answer",
-	"timeout":                   "timeout",
-	"rejected":                  "rejected",
-	"call_rejected":             "rejected",
-	"unallocated":               "unallocated",
-	"unallocated_number":        "unallocated",
-	"normal_unspecified":        "normal_unspecified",
-	"number_incomplete":         "number_incomplete",
-	"invalid_number_format":     "number_incomplete",
-	"codec_mismatch":            "codec_mismatch",
-	"interworking":              "interworking",
-	"failure":                   "failure",
-	"answered_elsewhere":        "answered_elsewhere",
+	"":                            "normal",
+	"normal":                      "normal",
+	telephony.CauseNormalClearing: "normal",
+	"busy":                        "busy",
+	"user_busy":                   "busy",
+	"congestion":                  "congestion",
+	"normal_circuit_congestion":   "congestion",
+	"switch_congestion":           "congestion",
+	"no_answer":                   "no_answer",
+	"timeout":                     "timeout",
+	"rejected":                    "rejected",
+	"call_rejected":               "rejected",
+	"unallocated":                 "unallocated",
+	"unallocated_number":          "unallocated",
+	"normal_unspecified":          "normal_unspecified",
+	"number_incomplete":           "number_incomplete",
+	"invalid_number_format":       "number_incomplete",
+	"codec_mismatch":              "codec_mismatch",
+	"interworking":                "interworking",
+	"failure":                     "failure",
+	"answered_elsewhere":          "answered_elsewhere",
 }
 
 // reasonCodes gives the Q.850 code Asterisk uses for each ARI reason, so

@@ -359,7 +359,7 @@ func TestInviteThenCancel(t *testing.T) {
 			}
 
 			ev = h.next(t)
-			if ev.Type != telephony.Ended || ev.Cause != CauseOriginatorCancel || ev.Call.ID != callID ||
+			if ev.Type != telephony.Ended || ev.Cause != telephony.CauseOriginatorCancel || ev.Call.ID != callID ||
 				ev.Call.State != telephony.StateEnded || ev.Call.EndedAt.IsZero() {
 				t.Fatalf("got %+v, want Ended originator_cancel", ev)
 			}
@@ -380,7 +380,7 @@ func TestCancelForCallAnsweredElsewhere(t *testing.T) {
 	cancel.AppendHeader(sipmsg.NewHeader("Reason", `SIP;cause=200;text="Call completed elsewhere"`))
 	do(t, c, cancel)
 	response(t, tx, 487)
-	if ev := h.next(t); ev.Type != telephony.Ended || ev.Cause != CauseAnsweredElsewhere || ev.CauseCode != 26 {
+	if ev := h.next(t); ev.Type != telephony.Ended || ev.Cause != telephony.CauseAnsweredElsewhere || ev.CauseCode != 26 {
 		t.Fatalf("got %s %q %d, want Ended answered_elsewhere 26", ev.Type, ev.Cause, ev.CauseCode)
 	}
 }
@@ -402,7 +402,7 @@ func TestByeOnEarlyDialog(t *testing.T) {
 		t.Fatalf("BYE answered %d", res.StatusCode)
 	}
 	response(t, tx, 487)
-	if ev := h.next(t); ev.Type != telephony.Ended || ev.Cause != CauseNormalClearing || ev.CauseCode != 16 {
+	if ev := h.next(t); ev.Type != telephony.Ended || ev.Cause != telephony.CauseNormalClearing || ev.CauseCode != 16 {
 		t.Fatalf("got %s %q, want Ended normal_clearing", ev.Type, ev.Cause)
 	}
 }
@@ -426,7 +426,7 @@ func TestRingTimeout(t *testing.T) {
 	_, tx := c.invite(t, h.udp, "UDP", "", "4000")
 	h.next(t)
 	response(t, tx, 480)
-	if ev := h.next(t); ev.Type != telephony.Ended || ev.Cause != CauseNoAnswer {
+	if ev := h.next(t); ev.Type != telephony.Ended || ev.Cause != telephony.CauseNoAnswer {
 		t.Fatalf("got %s %q, want Ended no_answer", ev.Type, ev.Cause)
 	}
 }
@@ -562,7 +562,7 @@ func TestRecordedExchanges(t *testing.T) {
 		t.Errorf("487 tag differs from 180's")
 	}
 	r.send(t, fixtureRequest(t, "caller_hangup_cancel.messages.log", "ACK "))
-	if ev := h.next(t); ev.Type != telephony.Ended || ev.Cause != CauseOriginatorCancel {
+	if ev := h.next(t); ev.Type != telephony.Ended || ev.Cause != telephony.CauseOriginatorCancel {
 		t.Fatalf("got %s %q", ev.Type, ev.Cause)
 	}
 

@@ -14,14 +14,6 @@ import (
 	"github.com/tamas-cc/tamas/telephony"
 )
 
-// Causes the endpoint assigns to Ended, beyond telephony.CauseLost.
-const (
-	CauseOriginatorCancel  = "originator_cancel"
-	CauseAnsweredElsewhere = "answered_elsewhere"
-	CauseNormalClearing    = "normal_clearing"
-	CauseNoAnswer          = "no_answer"
-)
-
 // call is an INVITE the endpoint holds ringing.
 type call struct {
 	info    telephony.Call
@@ -143,7 +135,7 @@ func (e *Endpoint) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	switch {
 	case !watching:
 		// Cancelled or gone before we could watch it.
-		cause = CauseOriginatorCancel
+		cause = telephony.CauseOriginatorCancel
 	case e.cfg.FinalCode != 0:
 		e.final(req, tx, e.cfg.FinalCode, "")
 		cause, code = finalCause(e.cfg.FinalCode)
@@ -181,10 +173,10 @@ func (e *Endpoint) hold(req *sipmsg.Request, tx sipmsg.ServerTransaction, c *cal
 		return cancelCause(r)
 	case <-c.bye:
 		e.final(req, tx, sipmsg.StatusRequestTerminated, "Request Terminated")
-		return CauseNormalClearing, 16
+		return telephony.CauseNormalClearing, 16
 	case <-timer.C:
 		e.final(req, tx, sipmsg.StatusTemporarilyUnavailable, "Temporarily Unavailable")
-		return CauseNoAnswer, 19
+		return telephony.CauseNoAnswer, 19
 	case <-release:
 		e.final(req, tx, sipmsg.StatusTemporarilyUnavailable, "Temporarily Unavailable")
 		return telephony.CauseLost, 0
@@ -305,7 +297,7 @@ func (e *Endpoint) logProblems(callID string, ps []Problem) {
 // ("Call completed elsewhere", RFC 3326); anything else is the caller
 // giving up.
 func cancelCause(r *sipmsg.Request) (string, int) {
-	cause, code := CauseOriginatorCancel, 0
+	cause, code := telephony.CauseOriginatorCancel, 0
 	if r == nil {
 		return cause, code
 	}
@@ -316,11 +308,11 @@ func cancelCause(r *sipmsg.Request) (string, int) {
 			switch strings.ToUpper(strings.TrimSpace(proto)) {
 			case "SIP":
 				if n == 200 {
-					return CauseAnsweredElsewhere, 26
+					return telephony.CauseAnsweredElsewhere, 26
 				}
 			case "Q.850":
 				if n == 26 {
-					return CauseAnsweredElsewhere, 26
+					return telephony.CauseAnsweredElsewhere, 26
 				}
 				if n > 0 {
 					code = n
@@ -351,7 +343,7 @@ func finalCause(code int) (string, int) {
 	case 486, 600:
 		return "user_busy", 17
 	case 480:
-		return CauseNoAnswer, 19
+		return telephony.CauseNoAnswer, 19
 	case 408:
 		return "no_user_response", 18
 	case 404, 604:

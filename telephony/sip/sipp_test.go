@@ -44,7 +44,7 @@ func TestSIPpCallsTheEndpoint(t *testing.T) {
 			}
 		case telephony.Ended:
 			ended++
-			if ev.Cause != CauseOriginatorCancel {
+			if ev.Cause != telephony.CauseOriginatorCancel {
 				t.Errorf("call %s ended %q", ev.Call.ID, ev.Cause)
 			}
 		}

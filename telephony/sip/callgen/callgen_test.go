@@ -105,7 +105,7 @@ func TestCallsToTheEndpoint(t *testing.T) {
 						}
 					case telephony.Ended:
 						ended++
-						if ev.Cause != sip.CauseOriginatorCancel {
+						if ev.Cause != telephony.CauseOriginatorCancel {
 							t.Errorf("cause %q", ev.Cause)
 						}
 					}
