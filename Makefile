@@ -12,7 +12,7 @@ run: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/tamas ./cmd/tamas
-	$(GO) build -o $(BIN)/callsim ./cmd/callsim 2>/dev/null || true
+	$(GO) build -o $(BIN)/callsim ./cmd/callsim
 
 # Format check, vet, the race-detected test suite and a short fuzz run.
 # Integration tests use PostgreSQL and Redis on 127.0.0.1 when they answer;

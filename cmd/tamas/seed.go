@@ -39,5 +39,10 @@ func cmdSeed(ctx context.Context, configPath string, args []string, e env) error
 	el := time.Since(start)
 	fmt.Fprintf(e.stdout, "seeded %d people and %d organizations in %s (%.0f contacts/s)\n",
 		st.People, st.Organizations, el.Round(time.Millisecond), float64(*n)/el.Seconds())
+	if *n > seed.OrgEvery {
+		// A few callers worth trying: a person, a company switchboard.
+		g := seed.New(*s)
+		fmt.Fprintf(e.stdout, "numbers to try: %q (a person), %q (a company line)\n", g.MobileNumber(1), g.MainNumber(0))
+	}
 	return nil
 }

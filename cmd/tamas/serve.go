@@ -125,7 +125,7 @@ func cmdServe(ctx context.Context, configPath string, args []string, e env) erro
 		l.log.Error("stopping after a failure", "err", failed)
 	case <-ctx.Done():
 	}
-	l.log.Info("shutting down", "grace", l.cfg.HTTP.ShutdownTimeout)
+	l.log.Info("shutting down", "grace", l.cfg.HTTP.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.cfg.HTTP.ShutdownTimeout)
 	defer cancel()
 	stopSources()
