@@ -26,9 +26,6 @@ type Store interface {
 	MatchPhone(ctx context.Context, key PhoneKey, limit int) ([]Match, error)
 	// TouchInteraction records that a contact was just spoken with.
 	TouchInteraction(ctx context.Context, id int64, at time.Time) error
-	// EachContact streams every live contact in ID order, for export,
-	// without holding them all in memory.
-	EachContact(ctx context.Context, fn func(*Contact) error) error
 	// BeginImport opens a bulk-write transaction.
 	BeginImport(ctx context.Context) (ImportTx, error)
 	// Ping checks the store can serve (for /readyz).
@@ -120,4 +117,26 @@ type ContactSummary struct {
 	Owner             string     `json:"owner,omitempty"`
 	Tags              []string   `json:"tags,omitempty"`
 	LastInteractionAt *time.Time `json:"last_interaction_at,omitempty"`
+}
+
+// EachContact calls fn for every live contact in ID order, for export. It
+// pages by ID rather than holding one query open, so memory stays flat and a
+// slow consumer pins neither a connection nor an old snapshot.
+func EachContact(ctx context.Context, s Store, fn func(*Contact) error) error {
+	var after int64
+	for {
+		page, err := s.ListContacts(ctx, ContactQuery{AfterID: after, Limit: MaxListLimit})
+		if err != nil {
+			return err
+		}
+		for i := range page {
+			if err := fn(&page[i]); err != nil {
+				return err
+			}
+		}
+		if len(page) < MaxListLimit {
+			return nil
+		}
+		after = page[len(page)-1].ID
+	}
 }

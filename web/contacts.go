@@ -85,19 +85,16 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, kind crm.Kind) e
 }
 
 func (s *Server) getContact(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	c, err := s.dir.Store().GetContact(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
+	return s.get(w, r, "")
 }
 
 func (s *Server) getOrganization(w http.ResponseWriter, r *http.Request) error {
+	return s.get(w, r, crm.KindOrganization)
+}
+
+// get serves one contact; with kind set, a contact of another kind is not
+// found there.
+func (s *Server) get(w http.ResponseWriter, r *http.Request, kind crm.Kind) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
@@ -106,7 +103,7 @@ func (s *Server) getOrganization(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if c.Kind != crm.KindOrganization {
+	if kind != "" && c.Kind != kind {
 		return crm.ErrNotFound
 	}
 	writeJSON(w, http.StatusOK, c)

@@ -77,7 +77,7 @@ func Export(ctx context.Context, store crm.Store, w io.Writer) (int, error) {
 	var buf bytes.Buffer
 	n := 0
 	for _, kind := range []crm.Kind{crm.KindOrganization, crm.KindPerson} {
-		err := store.EachContact(ctx, func(c *crm.Contact) error {
+		err := crm.EachContact(ctx, store, func(c *crm.Contact) error {
 			if c.Kind != kind {
 				return nil
 			}

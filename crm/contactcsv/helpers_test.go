@@ -46,7 +46,7 @@ func newDir(t testing.TB) *crm.Directory {
 func contacts(t testing.TB, d *crm.Directory) []crm.Contact {
 	t.Helper()
 	var out []crm.Contact
-	if err := d.Store().EachContact(testCtx(t), func(c *crm.Contact) error {
+	if err := crm.EachContact(testCtx(t), d.Store(), func(c *crm.Contact) error {
 		out = append(out, *c)
 		return nil
 	}); err != nil {

@@ -389,7 +389,7 @@ func testEachContact(t *testing.T, d *crm.Directory) {
 	}
 	var count int
 	var last int64
-	err = d.Store().EachContact(ctx(t), func(c *crm.Contact) error {
+	err = crm.EachContact(ctx(t), d.Store(), func(c *crm.Contact) error {
 		if c.ID <= last {
 			return fmt.Errorf("id %d after %d", c.ID, last)
 		}
@@ -404,7 +404,7 @@ func testEachContact(t *testing.T, d *crm.Directory) {
 		t.Errorf("each: %d contacts (%v), want %d", count, err, n)
 	}
 	stop := errors.New("stop")
-	if err := d.Store().EachContact(ctx(t), func(*crm.Contact) error { return stop }); !errors.Is(err, stop) {
+	if err := crm.EachContact(ctx(t), d.Store(), func(*crm.Contact) error { return stop }); !errors.Is(err, stop) {
 		t.Errorf("callback error not returned: %v", err)
 	}
 }

@@ -199,25 +199,3 @@ func (s *Store) ListContacts(ctx context.Context, q crm.ContactQuery) ([]crm.Con
 	}
 	return list, nil
 }
-
-// EachContact implements crm.Store. It pages by ID rather than holding one
-// query open, so a slow consumer keeps neither a connection nor an old
-// snapshot pinned.
-func (s *Store) EachContact(ctx context.Context, fn func(*crm.Contact) error) error {
-	var after int64
-	for {
-		page, err := s.ListContacts(ctx, crm.ContactQuery{AfterID: after, Limit: crm.MaxListLimit})
-		if err != nil {
-			return err
-		}
-		for i := range page {
-			if err := fn(&page[i]); err != nil {
-				return err
-			}
-		}
-		if len(page) < crm.MaxListLimit {
-			return nil
-		}
-		after = page[len(page)-1].ID
-	}
-}

@@ -272,24 +272,3 @@ func scanContacts(rows *sql.Rows) ([]crm.Contact, error) {
 	}
 	return list, rows.Err()
 }
-
-// EachContact implements crm.Store: it pages by ID so memory stays flat
-// however many contacts there are.
-func (s *Store) EachContact(ctx context.Context, fn func(*crm.Contact) error) error {
-	var after int64
-	for {
-		page, err := s.ListContacts(ctx, crm.ContactQuery{AfterID: after, Limit: crm.MaxListLimit})
-		if err != nil {
-			return err
-		}
-		for i := range page {
-			if err := fn(&page[i]); err != nil {
-				return err
-			}
-		}
-		if len(page) < crm.MaxListLimit {
-			return nil
-		}
-		after = page[len(page)-1].ID
-	}
-}
