@@ -3,6 +3,7 @@ package crm
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -154,7 +155,11 @@ func (d *Directory) Normalize(c *Contact) error {
 	}
 	for i := range c.Phones {
 		if err := d.NormalizePhone(&c.Phones[i]); err != nil {
-			return &FieldError{Field: fmt.Sprintf("phones[%d]", i), Reason: err.(*FieldError).Reason}
+			reason := err.Error()
+			if fe, ok := errors.AsType[*FieldError](err); ok {
+				reason = fe.Reason
+			}
+			return &FieldError{Field: fmt.Sprintf("phones[%d]", i), Reason: reason}
 		}
 	}
 	if len(c.Emails) > MaxEmails {
