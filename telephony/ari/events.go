@@ -167,6 +167,16 @@ func (a *Adapter) channelOf(ev *wireEvent) *wireChannel {
 	return ch
 }
 
+// trackedCall is channelOf then tracked: the event's channel and its call,
+// or a nil call (counted) when either is missing.
+func (a *Adapter) trackedCall(ev *wireEvent) (*wireChannel, *callState) {
+	ch := a.channelOf(ev)
+	if ch == nil {
+		return nil, nil
+	}
+	return ch, a.tracked(ch)
+}
+
 // tracked returns the call for an event's channel, counting events for
 // channels the adapter does not follow.
 func (a *Adapter) tracked(ch *wireChannel) *callState {
@@ -390,11 +400,7 @@ func validDigit(s string) bool {
 }
 
 func (a *Adapter) onDTMF(ev *wireEvent, at time.Time) {
-	ch := a.channelOf(ev)
-	if ch == nil {
-		return
-	}
-	cs := a.tracked(ch)
+	_, cs := a.trackedCall(ev)
 	if cs == nil {
 		return
 	}
@@ -414,11 +420,7 @@ func (a *Adapter) onDTMF(ev *wireEvent, at time.Time) {
 }
 
 func (a *Adapter) onHangupRequest(ev *wireEvent) {
-	ch := a.channelOf(ev)
-	if ch == nil {
-		return
-	}
-	cs := a.tracked(ch)
+	_, cs := a.trackedCall(ev)
 	if cs == nil {
 		return
 	}
@@ -602,11 +604,7 @@ func (a *Adapter) onLeftBridge(ev *wireEvent) {
 }
 
 func (a *Adapter) onHold(ev *wireEvent, at time.Time) {
-	ch := a.channelOf(ev)
-	if ch == nil {
-		return
-	}
-	cs := a.tracked(ch)
+	_, cs := a.trackedCall(ev)
 	if cs == nil {
 		return
 	}
