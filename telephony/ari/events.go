@@ -167,14 +167,14 @@ func (a *Adapter) channelOf(ev *wireEvent) *wireChannel {
 	return ch
 }
 
-// trackedCall is channelOf then tracked: the event's channel and its call,
-// or a nil call (counted) when either is missing.
-func (a *Adapter) trackedCall(ev *wireEvent) (*wireChannel, *callState) {
+// trackedCall is channelOf then tracked: the call of the event's channel,
+// or nil (counted) when either is missing.
+func (a *Adapter) trackedCall(ev *wireEvent) *callState {
 	ch := a.channelOf(ev)
 	if ch == nil {
-		return nil, nil
+		return nil
 	}
-	return ch, a.tracked(ch)
+	return a.tracked(ch)
 }
 
 // tracked returns the call for an event's channel, counting events for
@@ -400,7 +400,7 @@ func validDigit(s string) bool {
 }
 
 func (a *Adapter) onDTMF(ev *wireEvent, at time.Time) {
-	_, cs := a.trackedCall(ev)
+	cs := a.trackedCall(ev)
 	if cs == nil {
 		return
 	}
@@ -420,7 +420,7 @@ func (a *Adapter) onDTMF(ev *wireEvent, at time.Time) {
 }
 
 func (a *Adapter) onHangupRequest(ev *wireEvent) {
-	_, cs := a.trackedCall(ev)
+	cs := a.trackedCall(ev)
 	if cs == nil {
 		return
 	}
@@ -604,7 +604,7 @@ func (a *Adapter) onLeftBridge(ev *wireEvent) {
 }
 
 func (a *Adapter) onHold(ev *wireEvent, at time.Time) {
-	_, cs := a.trackedCall(ev)
+	cs := a.trackedCall(ev)
 	if cs == nil {
 		return
 	}
