@@ -97,6 +97,10 @@ func (c Config) Validate() error {
 	}
 	u, err := url.Parse(c.URL)
 	if err != nil {
+		if strings.Contains(c.URL, "@") {
+			// url.Parse quotes the whole URL in its error, password and all.
+			return fmt.Errorf("ari %s: url: not a valid URL; put credentials in username/password, not in the URL", c.Name)
+		}
 		return fmt.Errorf("ari %s: url: %w", c.Name, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
@@ -143,7 +147,7 @@ func (c Config) LogValue() slog.Value {
 	}
 	return slog.GroupValue(
 		slog.String("name", c.Name),
-		slog.String("url", c.URL),
+		slog.String("url", safeURL(c.URL)),
 		slog.String("username", c.Username),
 		slog.String("password", pw),
 		slog.String("application", c.Application),
@@ -152,11 +156,24 @@ func (c Config) LogValue() slog.Value {
 
 // String keeps the password out of fmt output too.
 func (c Config) String() string {
-	return fmt.Sprintf("ari.Config{Name:%q URL:%q Username:%q Application:%q}", c.Name, c.URL, c.Username, c.Application)
+	return fmt.Sprintf("ari.Config{Name:%q URL:%q Username:%q Application:%q}", c.Name, safeURL(c.URL), c.Username, c.Application)
 }
 
 // GoString hides the password from %#v.
 func (c Config) GoString() string { return c.String() }
+
+// safeURL is the URL for display: a config may be shown before Validate
+// refused credentials written into it.
+func safeURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if strings.Contains(raw, "@") {
+			return "[unparseable URL with credentials]"
+		}
+		return raw
+	}
+	return redactURL(u)
+}
 
 func redactURL(u *url.URL) string {
 	v := *u

@@ -271,8 +271,19 @@ func (a *Adapter) originate(ctx context.Context, op, endpoint, callerID, appArgs
 	defer a.mu.Unlock()
 	cs.pending = false
 	if err != nil {
+		if !isStatus(err) {
+			// No answer is not a refusal: Asterisk may have created the
+			// channel, which would ring an agent for a call nobody knows of.
+			a.goBGLocked(func(ctx context.Context) {
+				err := a.rest.do(ctx, "hangup", "DELETE", "/channels/"+seg(id), nil, nil, nil)
+				if err != nil && !callGone(err) {
+					a.log.Warn("ari: cannot hang up abandoned originate", "call_id", id, "err", err)
+				}
+			})
+		}
 		if !cs.started && !cs.ended {
 			delete(a.calls, id)
+			a.ended.add(id)
 			a.m.active.Set(float64(len(a.calls)))
 		}
 		return nil, err
@@ -362,8 +373,10 @@ func (a *Adapter) Snoop(ctx context.Context, callID, supervisorEndpoint string, 
 	ready := make(chan struct{})
 	a.mu.Lock()
 	var present string
+	var callDone <-chan struct{} // nil (never ready) for an untracked call
 	if cs := a.calls[callID]; cs != nil {
 		present = formatCallerID(cs.call.Caller)
+		callDone = cs.done
 	}
 	a.internal[snoopID] = ready
 	a.mu.Unlock()
@@ -396,6 +409,8 @@ func (a *Adapter) Snoop(ctx context.Context, callID, supervisorEndpoint string, 
 		case <-wait:
 		case <-sup.done:
 			return fail(fmt.Errorf("ari snoop: supervisor %s did not answer", short(supervisorEndpoint)))
+		case <-callDone:
+			return fail(fmt.Errorf("ari snoop on %s: %w", callID, telephony.ErrCallGone))
 		case <-ctx.Done():
 			return fail(ctx.Err())
 		case <-a.stop:
@@ -407,6 +422,12 @@ func (a *Adapter) Snoop(ctx context.Context, callID, supervisorEndpoint string, 
 		return fail(goneErr(err))
 	}
 	a.mu.Lock()
+	cs := a.calls[callID]
+	if cs == nil && callDone != nil {
+		// The call ended meanwhile: nothing would ever let the supervisor go.
+		a.mu.Unlock()
+		return fail(fmt.Errorf("ari snoop on %s: %w", callID, telephony.ErrCallGone))
+	}
 	defer a.mu.Unlock()
 	releaseSnoop := func(ctx context.Context) {
 		err := a.rest.do(ctx, "hangup", "DELETE", "/channels/"+seg(snoopID), nil, nil, nil)
@@ -419,7 +440,7 @@ func (a *Adapter) Snoop(ctx context.Context, callID, supervisorEndpoint string, 
 	} else {
 		sup.onEnd = append(sup.onEnd, releaseSnoop)
 	}
-	if cs := a.calls[callID]; cs != nil {
+	if cs != nil {
 		cs.onEnd = append(cs.onEnd, func(ctx context.Context) {
 			err := a.rest.do(ctx, "hangup", "DELETE", "/channels/"+seg(supID), nil, nil, nil)
 			if err != nil && !callGone(err) {

@@ -34,6 +34,23 @@ func (h *harness) request(from int, method, path string) (telephonytest.Request,
 	}
 }
 
+// originated waits for an originate request at or after index from and for
+// the server to have created its channel, so that events the test then
+// sends for the channel cannot overtake the request's handling.
+func (h *harness) originated(from int) (telephonytest.Request, int) {
+	h.t.Helper()
+	r, i := h.request(from, "POST", "/ari/channels")
+	id := r.Query.Get("channelId")
+	deadline := time.Now().Add(5 * time.Second)
+	for !h.srv.HasChannel(id) {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the server never created channel %q", id)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return r, i
+}
+
 func (h *harness) hangupFrames(id string) []telephonytest.Frame {
 	return []telephonytest.Frame{
 		evChannel("ChannelHangupRequest", id, "Up", map[string]any{"cause": 32, "soft": true}),
@@ -338,7 +355,7 @@ func TestSnoop(t *testing.T) {
 	if sr.Query.Get("spy") != "both" || sr.Query.Get("whisper") != "out" || sr.Query.Get("app") != "tamas" {
 		t.Errorf("snoop query = %v", sr.Query)
 	}
-	or, _ := h.request(0, "POST", "/ari/channels")
+	or, _ := h.originated(0)
 	supID := or.Query.Get("channelId")
 	if or.Query.Get("endpoint") != "PJSIP/super1" || !strings.Contains(or.Query.Get("callerId"), "+14155550123") {
 		t.Errorf("supervisor originate query = %v", or.Query)
@@ -382,7 +399,7 @@ func TestSnoop(t *testing.T) {
 	if sr.Query.Get("whisper") != "none" {
 		t.Errorf("listen snoop query = %v", sr.Query)
 	}
-	or, _ = h.request(n, "POST", "/ari/channels")
+	or, _ = h.originated(n)
 	h.send(evChannel("ChannelDestroyed", or.Query.Get("channelId"), "Ringing", map[string]any{"cause": 19}))
 	if r := <-out; r.err == nil {
 		t.Error("Snoop with an unanswered supervisor did not fail")
@@ -391,4 +408,63 @@ func TestSnoop(t *testing.T) {
 	if _, err := h.ad.Snoop(ctx, "nobody", "PJSIP/super1", telephony.Barge); !errors.Is(err, telephony.ErrCallGone) {
 		t.Errorf("Snoop on a vanished call = %v, want ErrCallGone", err)
 	}
+}
+
+// An originate whose answer never came (the caller's deadline passed) may
+// still have created the channel: it is hung up rather than left ringing an
+// agent nobody knows about, and its events are not taken for a new call.
+func TestOriginateAbandonedIsHungUp(t *testing.T) {
+	h := start(t, nil)
+	h.srv.SetLatency(300 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := h.ad.Originate(ctx, "PJSIP/agent1000", "+14155550123"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Originate = %v, want the deadline", err)
+	}
+	r, _ := h.request(0, "POST", "/ari/channels")
+	id := r.Query.Get("channelId")
+	h.srv.SetLatency(0)
+	h.request(0, "DELETE", "/ari/channels/"+id)
+	h.send(evChannel("ChannelStateChange", id, "Ringing", nil))
+	h.send(evStasisStart(id, "Up", "", "+14155550123", []string{"originate"}))
+	h.send(h.hangupFrames(id)...)
+	if evs := forCall(h.settle(), id); len(evs) != 0 {
+		t.Errorf("events for an abandoned originate:\n%s", describe(evs))
+	}
+}
+
+// The call ends while the supervisor is being rung: Snoop fails with
+// ErrCallGone and lets the supervisor go, rather than leaving them in a
+// bridge with a spy channel on a call that no longer exists.
+func TestSnoopCallEndsWhileSupervisorRings(t *testing.T) {
+	h := start(t, nil)
+	ctx := h.ctx()
+	h.liveCall("s3")
+	type result struct {
+		id  string
+		err error
+	}
+	out := make(chan result, 1)
+	go func() {
+		id, err := h.ad.Snoop(ctx, "s3", "PJSIP/super1", telephony.Listen)
+		out <- result{id, err}
+	}()
+	sr, _ := h.request(0, "POST", "/ari/channels/s3/snoop")
+	snoopID := sr.Query.Get("snoopId")
+	or, _ := h.originated(0)
+	supID := or.Query.Get("channelId")
+	h.waitUntil("supervisor leg", func(evs []telephony.Event) bool { return hasEvent(evs, telephony.CallStarted, supID) })
+	n := len(h.srv.Requests())
+	h.send(h.hangupFrames("s3")...)
+	// The supervisor answers anyway, and the spy channel (gone with the
+	// call in Asterisk) is reported late.
+	spy := channel(snoopID, "Up", "", "")
+	spy["name"] = "Snoop/s3-00000000"
+	h.send(frame("StasisStart", map[string]any{"args": []string{"snoop"}, "channel": spy}))
+	h.send(evStasisStart(supID, "Up", "", "+14155550123", []string{"snoop-supervisor"}))
+	r := <-out
+	if !errors.Is(r.err, telephony.ErrCallGone) {
+		t.Errorf("Snoop on a call that ended meanwhile = %q %v, want ErrCallGone", r.id, r.err)
+	}
+	h.request(n, "DELETE", "/ari/channels/"+supID)
 }

@@ -768,6 +768,12 @@ func (a *Adapter) resync(ctx context.Context) (string, error) {
 	var orphans []string
 	a.mu.Lock()
 	var lost, resumed, adopted int
+	for id := range a.preStasis {
+		// Its ChannelDestroyed came while no connection was up.
+		if byID[id] == nil {
+			delete(a.preStasis, id)
+		}
+	}
 	for _, cs := range a.sortedCalls() {
 		if !inApp[cs.call.ID] && !cs.pending {
 			lost++

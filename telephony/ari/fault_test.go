@@ -623,3 +623,50 @@ func TestSlowHandlerDropsEvents(t *testing.T) {
 		t.Errorf("delivered %d + dropped %v, want 40 with some dropped", got.Load(), dropped)
 	}
 }
+
+// A password written into a URL that does not even parse must not come back
+// in the error (url.Parse quotes the whole URL), nor when the config is
+// printed or logged before it was validated.
+func TestConfigURLPasswordNotShown(t *testing.T) {
+	for _, u := range []string{
+		"http://tamas:" + testPassword + "%zz@pbx:8088/ari",
+		"http://tamas:" + testPassword + "@pbx:80 88/ari",
+		"http://tamas:" + testPassword + "@pbx:8088/ari",
+	} {
+		c := testConfig(u)
+		err := c.Validate()
+		if err == nil {
+			t.Errorf("%q: accepted", u)
+			continue
+		}
+		for _, s := range []string{err.Error(), fmt.Sprint(c), fmt.Sprintf("%#v", c), fmt.Sprintf("%v", c.LogValue())} {
+			if strings.Contains(s, testPassword) {
+				t.Errorf("password shown: %s", s)
+			}
+		}
+	}
+}
+
+// Channels reported before entering the application whose end the adapter
+// missed while disconnected are forgotten on resync, so that the set does
+// not silt up to its cap.
+func TestResyncForgetsVanishedPreStasisChannels(t *testing.T) {
+	h := start(t, nil)
+	h.send(evChannel("ChannelStateChange", "pre1", "Ringing", nil))
+	h.settle()
+	h.ad.mu.Lock()
+	seen := h.ad.preStasis["pre1"]
+	h.ad.mu.Unlock()
+	if !seen {
+		t.Fatal("a channel reported before entering the application was not remembered")
+	}
+	h.srv.RemoveChannel("pre1")
+	h.srv.Drop()
+	h.waitConnected(2)
+	h.ad.mu.Lock()
+	n := len(h.ad.preStasis)
+	h.ad.mu.Unlock()
+	if n != 0 {
+		t.Errorf("after resync %d vanished pre-Stasis channels are still remembered", n)
+	}
+}

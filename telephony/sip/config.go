@@ -3,8 +3,10 @@ package sip
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 )
@@ -61,6 +63,45 @@ type Auth struct {
 	Users map[string]string `yaml:"-"`
 	// NonceTTL is how long a challenge stays valid.
 	NonceTTL time.Duration `yaml:"nonce_ttl"`
+}
+
+// String shows the realm and the user names, never the passwords, so that
+// printing a Config or an Auth cannot leak them.
+func (a Auth) String() string {
+	return fmt.Sprintf("sip.Auth{Realm:%q Users:%q NonceTTL:%s}", a.Realm, a.userNames(), a.NonceTTL)
+}
+
+// GoString hides the passwords from %#v.
+func (a Auth) GoString() string { return a.String() }
+
+// LogValue keeps the passwords out of logs.
+func (a Auth) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("realm", a.Realm), slog.Any("users", a.userNames()),
+		slog.Duration("nonce_ttl", a.NonceTTL))
+}
+
+func (a Auth) userNames() []string {
+	names := make([]string, 0, len(a.Users))
+	for n := range a.Users {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// LogValue keeps the digest passwords out of logs: a structured handler
+// would otherwise encode Auth.Users whole.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("node", c.Node),
+		slog.String("listen", fmt.Sprint(c.Listen)),
+		slog.Any("trusted_pai", c.TrustedPAI),
+		slog.Any("allow_from", c.AllowFrom),
+		slog.Int("final_code", c.FinalCode),
+		slog.Duration("ring_timeout", c.RingTimeout),
+		slog.String("user", c.User),
+		slog.Any("auth", c.Auth.LogValue()),
+	)
 }
 
 // DefaultConfig returns the settings an Endpoint runs with when nothing is

@@ -798,6 +798,28 @@ func TestConfigValidation(t *testing.T) {
 	}
 }
 
+// Digest passwords never reach a log line or fmt output, however the
+// configuration is printed.
+func TestConfigHidesPasswords(t *testing.T) {
+	const pw = "digest-pa55w0rd"
+	cfg := DefaultConfig()
+	cfg.Auth.Realm = "tamas"
+	cfg.Auth.Users = map[string]string{"pbx": pw}
+	var logs bytes.Buffer
+	for _, hd := range []slog.Handler{slog.NewTextHandler(&logs, nil), slog.NewJSONHandler(&logs, nil)} {
+		slog.New(hd).Info("config", "sip", cfg, "auth", cfg.Auth)
+	}
+	for _, s := range []string{logs.String(), fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg),
+		fmt.Sprint(cfg.Auth), fmt.Sprintf("%#v", cfg.Auth)} {
+		if strings.Contains(s, pw) {
+			t.Errorf("password shown: %s", s)
+		}
+	}
+	if !strings.Contains(logs.String(), "tamas") {
+		t.Errorf("the realm is not logged: %s", logs.String())
+	}
+}
+
 func TestParseUsers(t *testing.T) {
 	u, err := ParseUsers([]byte("# pbx trunks\npbx:s3cret\n\nother: pa:ss \n"))
 	if err != nil || u["pbx"] != "s3cret" || u["other"] != "pa:ss" || len(u) != 2 {

@@ -257,6 +257,15 @@ func (s *Server) EventFilter() []string {
 	return out
 }
 
+// HasChannel reports whether a channel is live, in the application or not
+// (an originated channel exists before it enters).
+func (s *Server) HasChannel(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.channels[id]
+	return ok
+}
+
 // Channels returns the ids of the live channels inside the application,
 // sorted.
 func (s *Server) Channels() []string {
@@ -710,6 +719,9 @@ func (s *Server) serveChannels(w http.ResponseWriter, r *http.Request, m string,
 	case len(seg) == 2 && m == http.MethodPost:
 		s.originate(w, q, seg[1])
 		return
+	case len(seg) == 1:
+		writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		return
 	}
 	id := seg[1]
 	if _, ok := s.channels[id]; !ok {
@@ -833,6 +845,9 @@ func (s *Server) serveBridges(w http.ResponseWriter, m string, seg []string, q u
 			Name: q.Get("name"), Channels: []string{}, Created: time.Now().Format(TimeLayout), VideoMode: "talker"}
 		s.bridges[id] = b
 		writeJSON(w, http.StatusOK, b)
+		return
+	case len(seg) == 1:
+		writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed")
 		return
 	}
 	b, ok := s.bridges[seg[1]]

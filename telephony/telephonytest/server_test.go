@@ -345,3 +345,17 @@ func TestEmulatedControl(t *testing.T) {
 		t.Errorf("WaitRequest: %v %d %v", err, idx, r.Query)
 	}
 }
+
+// Requests on a collection with a method it does not serve are answered,
+// not a panic that drops the connection.
+func TestCollectionsWithOtherMethods(t *testing.T) {
+	s, c := newServer(t)
+	s.Load(mustLoad(t, "ari_info"))
+	for _, r := range []struct{ method, path string }{
+		{"DELETE", "/channels"}, {"PUT", "/channels"}, {"DELETE", "/bridges"}, {"PUT", "/bridges"},
+	} {
+		if code, _ := c.do(r.method, r.path, nil, nil); code < 400 || code > 499 {
+			t.Errorf("%s %s: %d, want a 4xx answer", r.method, r.path, code)
+		}
+	}
+}
