@@ -633,15 +633,8 @@ func (a *Adapter) onChannelTransfer(ev *wireEvent, at time.Time) {
 	}
 	// The party being transferred is the one connected to the phone that
 	// sent the REFER; if that is not ours, the referring channel is.
-	var cs *callState
-	for _, c := range []*wireChannel{ev.ReferredBy.ConnectedChannel, ev.ReferredBy.SourceChannel} {
-		if c != nil && a.calls[c.ID] != nil {
-			cs = a.calls[c.ID]
-			break
-		}
-	}
+	cs := a.firstTracked(ev.ReferredBy.ConnectedChannel, ev.ReferredBy.SourceChannel)
 	if cs == nil {
-		a.m.ignored.WithLabelValues("unknown_channel").Inc()
 		return
 	}
 	target := ev.ReferTo.RequestedDestination.Destination
@@ -655,20 +648,25 @@ func (a *Adapter) onChannelTransfer(ev *wireEvent, at time.Time) {
 	a.transferred(cs, at, short(target), peer)
 }
 
+// firstTracked returns the call of the first candidate channel the adapter
+// follows, or nil (counted as an unknown channel) when it follows none.
+func (a *Adapter) firstTracked(candidates ...*wireChannel) *callState {
+	for _, c := range candidates {
+		if c != nil && a.calls[c.ID] != nil {
+			return a.calls[c.ID]
+		}
+	}
+	a.m.ignored.WithLabelValues("unknown_channel").Inc()
+	return nil
+}
+
 func (a *Adapter) onBridgeTransfer(ev *wireEvent, at time.Time) {
 	if ev.Result != "Success" {
 		a.m.ignored.WithLabelValues("transfer_incomplete").Inc()
 		return
 	}
-	var cs *callState
-	for _, c := range []*wireChannel{ev.Transferee, ev.Channel} {
-		if c != nil && a.calls[c.ID] != nil {
-			cs = a.calls[c.ID]
-			break
-		}
-	}
+	cs := a.firstTracked(ev.Transferee, ev.Channel)
 	if cs == nil {
-		a.m.ignored.WithLabelValues("unknown_channel").Inc()
 		return
 	}
 	target, peer := ev.Exten, ""
