@@ -1,0 +1,69 @@
+package crm
+
+import (
+	"context"
+	"time"
+)
+
+// ActivityKind says what an activity records.
+type ActivityKind string
+
+const (
+	// ActivityCall is one call with the contact.
+	ActivityCall ActivityKind = "call"
+	// ActivityNote is a note an agent wrote.
+	ActivityNote ActivityKind = "note"
+)
+
+// Valid reports whether k is a known kind.
+func (k ActivityKind) Valid() bool { return k == ActivityCall || k == ActivityNote }
+
+// Activity is one thing that happened with a contact. Calls are keyed by
+// CallID so a call replayed or reported twice stays one activity.
+type Activity struct {
+	ID        int64        `json:"id"`
+	ContactID int64        `json:"contact_id"`
+	Kind      ActivityKind `json:"kind"`
+	// CallID is the conversation's id (telephony LinkedID) for calls, empty
+	// for notes.
+	CallID    string `json:"call_id,omitempty"`
+	Direction string `json:"direction,omitempty"`
+	// Number is the other party's number as the network gave it.
+	Number      string `json:"number,omitempty"`
+	Agent       string `json:"agent,omitempty"`
+	Subject     string `json:"subject,omitempty"`
+	Body        string `json:"body,omitempty"`
+	Disposition string `json:"disposition,omitempty"`
+	// At is when it happened (a call's start); Duration is a call's length.
+	At        time.Time     `json:"at"`
+	Duration  time.Duration `json:"duration,omitempty"`
+	CreatedAt time.Time     `json:"created_at"`
+}
+
+// Task is a follow-up someone has to do for a contact.
+type Task struct {
+	ID        int64      `json:"id"`
+	ContactID int64      `json:"contact_id"`
+	Title     string     `json:"title"`
+	DueAt     time.Time  `json:"due_at"`
+	Assignee  string     `json:"assignee,omitempty"`
+	DoneAt    *time.Time `json:"done_at,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+// ActivityStore keeps contacts' activities and follow-up tasks. Both
+// database stores implement it beside [Store].
+type ActivityStore interface {
+	// AddActivity inserts a and sets its ID and CreatedAt. A call activity
+	// whose CallID is already stored is not inserted twice: a gets the
+	// stored ID and the call returns an error wrapping ErrConflict.
+	AddActivity(ctx context.Context, a *Activity) error
+	// RecentActivities returns a contact's newest activities first.
+	RecentActivities(ctx context.Context, contactID int64, limit int) ([]Activity, error)
+	// AddTask inserts t and sets its ID and CreatedAt.
+	AddTask(ctx context.Context, t *Task) error
+	// CompleteTask marks a task done.
+	CompleteTask(ctx context.Context, id int64, at time.Time) error
+	// OpenTasks returns a contact's tasks not yet done, soonest due first.
+	OpenTasks(ctx context.Context, contactID int64, limit int) ([]Task, error)
+}
