@@ -49,7 +49,8 @@ type Bus interface {
 	// delivers it to every subscriber on every node.
 	Publish(ctx context.Context, channel string, data []byte) (Message, error)
 	// Subscribe delivers the channel's new messages to fn, in seq order,
-	// from one goroutine per subscription; fn must not block. Messages the
+	// from one goroutine per subscription: a slow fn delays its own
+	// subscription only, never the bus or other subscribers. Messages the
 	// bus could not deliver live (a broken connection to Redis) are not
 	// replayed by the bus: the subscriber notices the gap in Seq and reads
 	// History. When live delivery may have missed messages with nothing

@@ -1,0 +1,324 @@
+package push
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Close codes a console may see, beside the standard ones. 4xxx codes are
+// the application's (RFC 6455 §7.4.2); the console tells the user, and
+// goes back to the login page on closeSessionEnded.
+const (
+	closeSessionEnded = 4001 // log in again
+	closeBadFrame     = 4400 // the console sent something we cannot read
+	closeTooSlow      = 4408 // the console did not read its frames in time
+	closeFuture       = 4409 // a seq from the future: the console must start afresh
+	closeTryAgain     = 4503 // this node cannot serve now; reconnect
+)
+
+// hello is the console's first frame: where it stands on each channel.
+type hello struct {
+	Type   string `json:"type"`
+	Resume []struct {
+		Channel string `json:"channel"`
+		Epoch   string `json:"epoch"`
+		Seq     uint64 `json:"seq"`
+	} `json:"resume"`
+}
+
+type conn struct {
+	hub    *Hub
+	ws     *websocket.Conn
+	client Client
+	send   chan []byte
+	done   chan struct{}
+
+	once    sync.Once
+	reason  string
+	closing sync.WaitGroup
+}
+
+// ServeConsole upgrades the request to a websocket and serves the console
+// until it leaves. The caller has authenticated c and checked the Origin.
+func (h *Hub) ServeConsole(w http.ResponseWriter, r *http.Request, cl Client) {
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		h.log.Info("push: websocket upgrade failed", "user", cl.Username, "err", err)
+		return
+	}
+	c := &conn{hub: h, ws: ws, client: cl, send: make(chan []byte, h.o.SendQueue), done: make(chan struct{})}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		c.shutdown(websocket.CloseGoingAway, "server shutting down")
+		c.closing.Wait()
+		ws.Close()
+		return
+	}
+	h.conns[c] = struct{}{}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	h.m.conns.Inc()
+	defer func() {
+		h.mu.Lock()
+		delete(h.conns, c)
+		h.mu.Unlock()
+		h.m.conns.Dec()
+		h.wg.Done()
+	}()
+
+	var writer sync.WaitGroup
+	writer.Go(c.writeLoop)
+	defer func() {
+		c.shutdown(websocket.CloseNormalClosure, "")
+		writer.Wait()
+		c.closing.Wait()
+		c.drain()
+		ws.Close()
+	}()
+
+	ws.SetReadLimit(h.o.MaxFrame)
+	_ = ws.SetReadDeadline(time.Now().Add(h.o.HelloTimeout))
+	var hi hello
+	if !c.read(&hi) {
+		return
+	}
+	if hi.Type != "hello" {
+		c.fail(closeBadFrame, "expected hello")
+		return
+	}
+	_ = ws.SetReadDeadline(time.Now().Add(h.o.PongWait))
+	ws.SetPongHandler(func(string) error {
+		return ws.SetReadDeadline(time.Now().Add(h.o.PongWait))
+	})
+
+	if !c.checkResume(r.Context(), &hi) {
+		return
+	}
+	c.enqueue(welcomeFrame(cl))
+	for _, name := range cl.Channels {
+		mb := &member{c: c, syncing: true}
+		// Only the client's own channels can be resumed: a position for
+		// anyone else's channel is ignored, never subscribed.
+		for _, rp := range hi.Resume {
+			if rp.Channel == name {
+				mb.epoch, mb.seq = rp.Epoch, rp.Seq
+			}
+		}
+		ch, err := h.join(r.Context(), name)
+		if err != nil {
+			h.log.Error("push: subscribing failed", "channel", name, "err", err)
+			c.fail(closeTryAgain, "subscription failed")
+			return
+		}
+		ch.add(mb)
+		defer func() {
+			ch.remove(c)
+			h.leave(ch)
+		}()
+		ch.sync(mb)
+	}
+
+	// The console only answers pings and may send keep-alive frames; any
+	// frame it sends must still be well-formed.
+	for {
+		var f struct {
+			Type string `json:"type"`
+		}
+		if !c.read(&f) {
+			return
+		}
+		if f.Type != "ping" {
+			c.fail(closeBadFrame, "unexpected frame")
+			return
+		}
+	}
+}
+
+// checkResume refuses a console claiming to have seen messages that were
+// never published: its state cannot be trusted, so it must start afresh.
+func (c *conn) checkResume(ctx context.Context, hi *hello) bool {
+	for _, rp := range hi.Resume {
+		if rp.Epoch == "" || !slices.Contains(c.client.Channels, rp.Channel) {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		pos, err := c.hub.o.Bus.Position(pctx, rp.Channel)
+		cancel()
+		if err != nil {
+			c.hub.log.Error("push: channel position unavailable", "channel", rp.Channel, "err", err)
+			c.fail(closeTryAgain, "history unavailable")
+			return false
+		}
+		if pos.Epoch == rp.Epoch && rp.Seq > pos.Seq {
+			c.fail(closeFuture, "sequence from the future")
+			return false
+		}
+	}
+	return true
+}
+
+// read reads one JSON frame into v; on failure it closes the console with
+// the reason and reports false.
+func (c *conn) read(v any) bool {
+	typ, data, err := c.ws.ReadMessage()
+	if err != nil {
+		switch {
+		case errors.Is(err, websocket.ErrReadLimit):
+			c.fail(websocket.CloseMessageTooBig, "frame too large")
+		case isTimeout(err):
+			c.fail(closeBadFrame, "timed out")
+		default:
+			c.disconnected(err)
+		}
+		return false
+	}
+	if typ != websocket.TextMessage || json.Unmarshal(data, v) != nil {
+		c.fail(closeBadFrame, "malformed frame")
+		return false
+	}
+	return true
+}
+
+// drain reads and discards what the console still sends, for up to a
+// second, so that closing the socket does not reset it before the console
+// has read our close frame.
+func (c *conn) drain() {
+	nc := c.ws.UnderlyingConn()
+	_ = nc.SetReadDeadline(time.Now().Add(time.Second))
+	_, _ = io.Copy(io.Discard, nc)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// fail closes the console for something it did, and logs why.
+func (c *conn) fail(code int, reason string) {
+	c.hub.log.Warn("push: closing console", "user", c.client.Username, "code", code, "reason", reason)
+	c.shutdown(code, reason)
+}
+
+func (c *conn) disconnected(err error) {
+	select {
+	case <-c.done:
+		return // we closed it, and counted why
+	default:
+	}
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		c.hub.log.Debug("push: console left", "user", c.client.Username, "code", ce.Code)
+	} else {
+		c.hub.log.Debug("push: console connection lost", "user", c.client.Username, "err", err)
+	}
+	c.hub.m.closes.WithLabelValues("client").Inc()
+}
+
+// shutdown sends a close frame once and stops the writer; the reader ends
+// when the console answers or its deadline passes.
+func (c *conn) shutdown(code int, reason string) {
+	c.once.Do(func() {
+		c.reason = reason
+		if reason != "" {
+			c.hub.m.closes.WithLabelValues(closeLabel(code)).Inc()
+		}
+		close(c.done)
+		_ = c.ws.SetReadDeadline(time.Now().Add(time.Second))
+		// Writing the close frame may wait on a console that does not read;
+		// whoever called shutdown (perhaps with a channel locked) must not.
+		c.closing.Go(func() {
+			msg := websocket.FormatCloseMessage(code, reason)
+			_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		})
+	})
+}
+
+// enqueue hands a frame to the writer without ever waiting: a console
+// whose queue is full is cut off, so it cannot slow anyone down.
+func (c *conn) enqueue(f []byte) {
+	select {
+	case c.send <- f:
+	case <-c.done:
+	default:
+		c.fail(closeTooSlow, "too slow")
+	}
+}
+
+func (c *conn) writeLoop() {
+	o := &c.hub.o
+	ping := time.NewTicker(o.PingInterval)
+	defer ping.Stop()
+	check := time.NewTicker(o.CheckInterval)
+	defer check.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case f := <-c.send:
+			_ = c.ws.SetWriteDeadline(time.Now().Add(o.WriteTimeout))
+			if err := c.ws.WriteMessage(websocket.TextMessage, f); err != nil {
+				c.hub.log.Debug("push: write failed", "user", c.client.Username, "err", err)
+				c.shutdown(closeTooSlow, "write failed")
+				return
+			}
+			c.hub.m.frames.Inc()
+		case <-ping.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(o.WriteTimeout)); err != nil {
+				c.shutdown(closeTooSlow, "ping failed")
+				return
+			}
+		case <-check.C:
+			if c.client.Check == nil {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err := c.client.Check(ctx)
+			cancel()
+			if err != nil {
+				c.hub.log.Info("push: session ended", "user", c.client.Username, "err", err)
+				c.shutdown(closeSessionEnded, "session ended")
+				return
+			}
+		}
+	}
+}
+
+func welcomeFrame(cl Client) []byte {
+	b, _ := json.Marshal(struct {
+		Type     string   `json:"type"`
+		User     string   `json:"user"`
+		Role     string   `json:"role"`
+		Channels []string `json:"channels"`
+	}{"welcome", cl.Username, cl.Role, slices.Clone(cl.Channels)})
+	return b
+}
+
+func closeLabel(code int) string {
+	switch code {
+	case closeSessionEnded:
+		return "session_ended"
+	case closeBadFrame:
+		return "bad_frame"
+	case closeTooSlow:
+		return "too_slow"
+	case closeFuture:
+		return "future_seq"
+	case closeTryAgain:
+		return "unavailable"
+	case websocket.CloseMessageTooBig:
+		return "too_big"
+	case websocket.CloseGoingAway:
+		return "shutdown"
+	}
+	return "other"
+}
