@@ -38,6 +38,69 @@ type Config struct {
 	// Asterisk lists the Asterisk servers whose calls this node takes over
 	// ARI, one connection each.
 	Asterisk []Asterisk `yaml:"asterisk"`
+	Console  Console    `yaml:"console"`
+	Redis    Redis      `yaml:"redis"`
+}
+
+// Console configures the agent console, its logins and the screen-pops.
+type Console struct {
+	// Bus carries pops between nodes: memory (one node) or redis.
+	Bus string `yaml:"bus"`
+	// RetainMessages and RetainAge bound what a reconnecting console can
+	// catch up on, per agent.
+	RetainMessages int           `yaml:"retain_messages"`
+	RetainAge      time.Duration `yaml:"retain_age"`
+	SessionTTL     time.Duration `yaml:"session_ttl"`
+	// SecureCookies marks the session cookie Secure: set it when a TLS
+	// proxy sits in front of Tamas.
+	SecureCookies bool `yaml:"secure_cookies"`
+	// AllowedOrigins are extra origins (scheme://host:port) allowed to open
+	// the console websocket, beside the page's own.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// Routes send the pops of calls that pass through no queue: a line
+	// label or dialled number ("*": any) to usernames ("*": every agent
+	// available).
+	Routes []Route `yaml:"routes"`
+	// Endpoints maps PBX endpoints to usernames, for phones that ring or
+	// answer; users' own endpoints are added from their accounts.
+	Endpoints map[string]string `yaml:"endpoints"`
+	// PrePop sends a queued call's pop to every available agent.
+	PrePop bool `yaml:"pre_pop"`
+	// Links are shown with each matched contact; {contact_id}, {e164} and
+	// {number} are filled in.
+	Links []Link `yaml:"links"`
+	// Scripts pick the call script by line and caller (new or known).
+	Scripts []ScriptRule `yaml:"scripts"`
+}
+
+// Route is one line's agents.
+type Route struct {
+	Line   string   `yaml:"line"`
+	Agents []string `yaml:"agents"`
+}
+
+// Link is a labelled URL template.
+type Link struct {
+	Label string `yaml:"label"`
+	URL   string `yaml:"url"`
+}
+
+// ScriptRule picks a script.
+type ScriptRule struct {
+	Line   string `yaml:"line"`
+	Caller string `yaml:"caller"` // new, known or empty for both
+	Script string `yaml:"script"`
+	Title  string `yaml:"title"`
+}
+
+// Redis is the server nodes share when console.bus is redis.
+type Redis struct {
+	Addr string `yaml:"addr"`
+	DB   int    `yaml:"db"`
+	// PasswordFile holds the password; TAMAS_REDIS_PASSWORD takes
+	// precedence.
+	PasswordFile string `yaml:"password_file"`
+	Password     Secret `yaml:"-"`
 }
 
 // Asterisk is one Asterisk server reached over ARI.
@@ -162,6 +225,9 @@ func Default() Config {
 			Listen:      []string{"udp:127.0.0.1:5080", "tcp:127.0.0.1:5080"},
 			RingTimeout: 3 * time.Minute,
 		},
+		Console: Console{Bus: "memory", RetainMessages: 500, RetainAge: 15 * time.Minute,
+			SessionTTL: 12 * time.Hour, Endpoints: map[string]string{}},
+		Redis: Redis{Addr: "127.0.0.1:6379"},
 	}
 }
 
@@ -265,6 +331,15 @@ func (c *Config) loadSecrets(environ []string) error {
 			return &FieldError{Key: "http.api_token_file", Reason: "the file holds no token"}
 		}
 	}
+	if v, ok := lookupEnv(environ, "TAMAS_REDIS_PASSWORD"); ok {
+		c.Redis.Password = Secret(strings.TrimSpace(v))
+	} else if c.Redis.PasswordFile != "" {
+		b, err := os.ReadFile(c.Redis.PasswordFile)
+		if err != nil {
+			return fmt.Errorf("redis.password_file: %w", err)
+		}
+		c.Redis.Password = Secret(strings.TrimSpace(string(b)))
+	}
 	if v, ok := lookupEnv(environ, "TAMAS_DATABASE_URL"); ok {
 		c.Database.URL = Secret(strings.TrimSpace(v))
 	} else if c.Database.URLFile != "" {
@@ -363,6 +438,14 @@ func (c *Config) Validate() error {
 			return bad(key+".orphans", "%q is not adopt or hangup", a.Orphans)
 		}
 	}
+	if err := c.Console.validate(bad); err != nil {
+		return err
+	}
+	if c.Console.Bus == "redis" {
+		if _, _, err := net.SplitHostPort(c.Redis.Addr); err != nil {
+			return bad("redis.addr", "%q is not host:port", c.Redis.Addr)
+		}
+	}
 	if c.SIP.Enabled {
 		if len(c.SIP.Listen) == 0 {
 			return bad("sip.listen", "at least one network:host:port when sip.enabled")
@@ -416,6 +499,44 @@ func (c *Config) loadSIPUsers(environ []string) error {
 			return &FieldError{Key: key, Reason: fmt.Sprintf("line %d is not name:password", n)}
 		}
 		c.SIP.AuthUsers[strings.TrimSpace(name)] = Secret(strings.TrimSpace(pass))
+	}
+	return nil
+}
+
+func (c *Console) validate(bad func(key, format string, args ...any) error) error {
+	if c.Bus != "memory" && c.Bus != "redis" {
+		return bad("console.bus", "%q is not memory or redis", c.Bus)
+	}
+	if c.RetainMessages < 1 || c.RetainMessages > 100000 {
+		return bad("console.retain_messages", "must be between 1 and 100000")
+	}
+	if c.RetainAge <= 0 {
+		return bad("console.retain_age", "must be a positive duration such as 15m")
+	}
+	if c.SessionTTL < time.Minute {
+		return bad("console.session_ttl", "must be at least 1m")
+	}
+	for i, o := range c.AllowedOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			return bad(fmt.Sprintf("console.allowed_origins[%d]", i), "%q is not scheme://host[:port]", o)
+		}
+	}
+	for i, r := range c.Routes {
+		if r.Line == "" || len(r.Agents) == 0 {
+			return bad(fmt.Sprintf("console.routes[%d]", i), "needs a line and at least one agent")
+		}
+	}
+	for i, l := range c.Links {
+		u, err := url.Parse(strings.NewReplacer("{contact_id}", "1", "{e164}", "1", "{number}", "1").Replace(l.URL))
+		if l.Label == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return bad(fmt.Sprintf("console.links[%d]", i), "needs a label and an absolute http(s) url")
+		}
+	}
+	for i, s := range c.Scripts {
+		if s.Script == "" || (s.Caller != "" && s.Caller != "new" && s.Caller != "known") {
+			return bad(fmt.Sprintf("console.scripts[%d]", i), "needs a script, and caller new, known or empty")
+		}
 	}
 	return nil
 }
