@@ -1,0 +1,144 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tamas-cc/tamas/crm"
+)
+
+// AddActivity implements crm.ActivityStore.
+func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("add activity: %w", err)
+	}
+	defer tx.Rollback()
+	if err := liveContact(ctx, tx, a.ContactID); err != nil {
+		return err
+	}
+	if a.Kind == crm.ActivityCall && a.CallID != "" {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM activities WHERE kind='call' AND call_id=?`, a.CallID).Scan(&id)
+		if err == nil {
+			a.ID = id
+			return fmt.Errorf("call %s already has activity %d: %w", a.CallID, id, crm.ErrConflict)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("add activity: %w", err)
+		}
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO activities (contact_id, kind, call_id, direction, number, agent,
+		subject, body, disposition, at, duration_ms, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		a.ContactID, a.Kind, a.CallID, a.Direction, a.Number, a.Agent, a.Subject, a.Body, a.Disposition,
+		ms(a.At), a.Duration.Milliseconds(), ms(now))
+	if err != nil {
+		return fmt.Errorf("add activity: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("add activity: %w", err)
+	}
+	a.ID, _ = res.LastInsertId()
+	a.CreatedAt = now.Truncate(time.Millisecond)
+	return nil
+}
+
+func liveContact(ctx context.Context, tx *sql.Tx, id int64) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM contacts WHERE id=? AND deleted_at IS NULL`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("contact %d: %w", id, crm.ErrNotFound)
+	}
+	return err
+}
+
+// RecentActivities implements crm.ActivityStore.
+func (s *Store) RecentActivities(ctx context.Context, contactID int64, limit int) ([]crm.Activity, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, contact_id, kind, call_id, direction, number, agent, subject, body,
+		disposition, at, duration_ms, created_at FROM activities WHERE contact_id=? ORDER BY at DESC, id DESC LIMIT `+
+		fmt.Sprint(crm.ClampLimit(limit)), contactID)
+	if err != nil {
+		return nil, fmt.Errorf("activities: %w", err)
+	}
+	defer rows.Close()
+	out := []crm.Activity{}
+	for rows.Next() {
+		var a crm.Activity
+		var at, dur, created int64
+		if err := rows.Scan(&a.ID, &a.ContactID, &a.Kind, &a.CallID, &a.Direction, &a.Number, &a.Agent, &a.Subject,
+			&a.Body, &a.Disposition, &at, &dur, &created); err != nil {
+			return nil, fmt.Errorf("activities: %w", err)
+		}
+		a.At, a.CreatedAt = time.UnixMilli(at).UTC(), time.UnixMilli(created).UTC()
+		a.Duration = time.Duration(dur) * time.Millisecond
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// AddTask implements crm.ActivityStore.
+func (s *Store) AddTask(ctx context.Context, t *crm.Task) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("add task: %w", err)
+	}
+	defer tx.Rollback()
+	if err := liveContact(ctx, tx, t.ContactID); err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO tasks (contact_id, title, due_at, assignee, created_at) VALUES (?,?,?,?,?)`,
+		t.ContactID, t.Title, ms(t.DueAt), t.Assignee, ms(now))
+	if err != nil {
+		return fmt.Errorf("add task: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("add task: %w", err)
+	}
+	t.ID, _ = res.LastInsertId()
+	t.CreatedAt = now.Truncate(time.Millisecond)
+	return nil
+}
+
+// CompleteTask implements crm.ActivityStore.
+func (s *Store) CompleteTask(ctx context.Context, id int64, at time.Time) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE tasks SET done_at=? WHERE id=? AND done_at IS NULL`, ms(at), id)
+	if err != nil {
+		return fmt.Errorf("complete task: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("task %d: %w", id, crm.ErrNotFound)
+	}
+	return nil
+}
+
+// OpenTasks implements crm.ActivityStore.
+func (s *Store) OpenTasks(ctx context.Context, contactID int64, limit int) ([]crm.Task, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, contact_id, title, due_at, assignee, created_at FROM tasks
+		WHERE contact_id=? AND done_at IS NULL ORDER BY due_at, id LIMIT `+fmt.Sprint(crm.ClampLimit(limit)), contactID)
+	if err != nil {
+		return nil, fmt.Errorf("tasks: %w", err)
+	}
+	defer rows.Close()
+	out := []crm.Task{}
+	for rows.Next() {
+		var t crm.Task
+		var due, created int64
+		if err := rows.Scan(&t.ID, &t.ContactID, &t.Title, &due, &t.Assignee, &created); err != nil {
+			return nil, fmt.Errorf("tasks: %w", err)
+		}
+		t.DueAt, t.CreatedAt = time.UnixMilli(due).UTC(), time.UnixMilli(created).UTC()
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
