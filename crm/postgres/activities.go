@@ -1,0 +1,121 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tamas-cc/tamas/crm"
+)
+
+// AddActivity implements crm.ActivityStore. A call already recorded is
+// found by the unique index, so two nodes racing on one call still make one
+// row.
+func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	var id int64
+	err := s.pool.QueryRow(ctx, `WITH live AS (SELECT id FROM contacts WHERE id=$1 AND deleted_at IS NULL)
+		INSERT INTO activities (contact_id, kind, call_id, direction, number, agent, subject, body, disposition,
+			at, duration_ms, created_at)
+		SELECT live.id, $2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12 FROM live
+		ON CONFLICT (call_id) WHERE kind = 'call' AND call_id <> '' DO NOTHING
+		RETURNING id`, a.ContactID, a.Kind, a.CallID, a.Direction, a.Number, a.Agent, a.Subject, a.Body,
+		a.Disposition, a.At.UTC(), a.Duration.Milliseconds(), now).Scan(&id)
+	if err == nil {
+		a.ID, a.CreatedAt = id, now
+		return nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("add activity: %w", err)
+	}
+	// Nothing inserted: a dead contact, or the call is already recorded.
+	if a.Kind == crm.ActivityCall && a.CallID != "" {
+		err := s.pool.QueryRow(ctx, `SELECT id FROM activities WHERE kind='call' AND call_id=$1`, a.CallID).Scan(&id)
+		if err == nil {
+			a.ID = id
+			return fmt.Errorf("call %s already has activity %d: %w", a.CallID, id, crm.ErrConflict)
+		}
+	}
+	return fmt.Errorf("contact %d: %w", a.ContactID, crm.ErrNotFound)
+}
+
+// RecentActivities implements crm.ActivityStore.
+func (s *Store) RecentActivities(ctx context.Context, contactID int64, limit int) ([]crm.Activity, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, contact_id, kind, call_id, direction, number, agent, subject, body,
+		disposition, at, duration_ms, created_at FROM activities WHERE contact_id=$1 ORDER BY at DESC, id DESC LIMIT $2`,
+		contactID, crm.ClampLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("activities: %w", err)
+	}
+	defer rows.Close()
+	out := []crm.Activity{}
+	for rows.Next() {
+		var a crm.Activity
+		var dur int64
+		if err := rows.Scan(&a.ID, &a.ContactID, &a.Kind, &a.CallID, &a.Direction, &a.Number, &a.Agent, &a.Subject,
+			&a.Body, &a.Disposition, &a.At, &dur, &a.CreatedAt); err != nil {
+			return nil, fmt.Errorf("activities: %w", err)
+		}
+		a.At, a.CreatedAt = a.At.UTC(), a.CreatedAt.UTC()
+		a.Duration = time.Duration(dur) * time.Millisecond
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// AddTask implements crm.ActivityStore.
+func (s *Store) AddTask(ctx context.Context, t *crm.Task) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	err := s.pool.QueryRow(ctx, `INSERT INTO tasks (contact_id, title, due_at, assignee, created_at)
+		SELECT id, $2, $3, $4, $5 FROM contacts WHERE id=$1 AND deleted_at IS NULL RETURNING id`,
+		t.ContactID, t.Title, t.DueAt.UTC(), t.Assignee, now).Scan(&t.ID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("contact %d: %w", t.ContactID, crm.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("add task: %w", err)
+	}
+	t.CreatedAt = now
+	return nil
+}
+
+// CompleteTask implements crm.ActivityStore.
+func (s *Store) CompleteTask(ctx context.Context, id int64, at time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE tasks SET done_at=$2 WHERE id=$1 AND done_at IS NULL`, id, at.UTC())
+	if err != nil {
+		return fmt.Errorf("complete task: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("task %d: %w", id, crm.ErrNotFound)
+	}
+	return nil
+}
+
+// OpenTasks implements crm.ActivityStore.
+func (s *Store) OpenTasks(ctx context.Context, contactID int64, limit int) ([]crm.Task, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, contact_id, title, due_at, assignee, created_at FROM tasks
+		WHERE contact_id=$1 AND done_at IS NULL ORDER BY due_at, id LIMIT $2`, contactID, crm.ClampLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("tasks: %w", err)
+	}
+	defer rows.Close()
+	out := []crm.Task{}
+	for rows.Next() {
+		var t crm.Task
+		if err := rows.Scan(&t.ID, &t.ContactID, &t.Title, &t.DueAt, &t.Assignee, &t.CreatedAt); err != nil {
+			return nil, fmt.Errorf("tasks: %w", err)
+		}
+		t.DueAt, t.CreatedAt = t.DueAt.UTC(), t.CreatedAt.UTC()
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
