@@ -11,7 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tamas-cc/tamas/account"
 	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/screenpop"
 )
 
 // Options wires a Server.
@@ -27,10 +29,28 @@ type Options struct {
 	APITokens []string
 	// Ready reports whether the node can take traffic; nil means always.
 	Ready func(ctx context.Context) error
+
+	// The agent console. Without Accounts the console and session logins
+	// are off and only bearer tokens open the API.
+	Accounts   *account.Service
+	Activities crm.ActivityStore
+	Roster     *screenpop.Roster
+	// Publish sends a console message (agent states) on a channel.
+	Publish func(ctx context.Context, channel string, data []byte) error
+	Console ConsoleHub
+	// Dialer places click-to-call calls; nil answers 503.
+	Dialer Dialer
+	// AllowedOrigins may open the console websocket beside the page's own
+	// origin.
+	AllowedOrigins []string
+	// SecureCookies marks the session cookie Secure even without TLS on
+	// this hop (a TLS proxy in front).
+	SecureCookies bool
 }
 
 // Server serves the HTTP API.
 type Server struct {
+	o       Options
 	dir     *crm.Directory
 	log     *slog.Logger
 	maxBody int64
@@ -47,7 +67,7 @@ type metrics struct {
 
 // New returns a Server; mount it with Handler.
 func New(o Options) *Server {
-	s := &Server{dir: o.Directory, log: o.Logger, maxBody: o.MaxBodyBytes, ready: o.Ready, mux: http.NewServeMux()}
+	s := &Server{o: o, dir: o.Directory, log: o.Logger, maxBody: o.MaxBodyBytes, ready: o.Ready, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -90,6 +110,9 @@ func New(o Options) *Server {
 	s.route("GET /api/v1/organizations/{id}", s.getOrganization)
 	s.route("GET /api/v1/organizations/{id}/members", s.listMembers)
 	s.route("GET /api/v1/lookup", s.lookup)
+	if o.Accounts != nil {
+		s.consoleRoutes()
+	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "no such endpoint"))
 	})
@@ -107,28 +130,36 @@ func (s *Server) route(pattern string, h handlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		if err := s.authenticate(r); err != nil {
+		if r2, err := s.authenticate(r); err != nil {
 			sw.Header().Set("WWW-Authenticate", `Bearer realm="tamas"`)
 			s.writeError(sw, r, err)
-		} else if err := h(sw, r); err != nil {
+		} else if err := h(sw, r2); err != nil {
 			s.writeError(sw, r, err)
 		}
 		s.m.requests.WithLabelValues(route, statusClass(sw.status)).Observe(time.Since(start).Seconds())
 	})
 }
 
-func (s *Server) authenticate(r *http.Request) error {
+// authenticate admits a request with an API bearer token, or a console
+// session cookie of an agent or above. It returns the request carrying the
+// session's user, if any.
+func (s *Server) authenticate(r *http.Request) (*http.Request, error) {
 	auth := r.Header.Get("Authorization")
+	if auth == "" && s.o.Accounts != nil {
+		if _, err := r.Cookie(sessionCookie); err == nil {
+			return s.sessionRequest(r, account.RoleAgent)
+		}
+	}
 	token, ok := strings.CutPrefix(auth, "Bearer ")
 	if !ok || token == "" {
-		return errorf(http.StatusUnauthorized, "unauthorized", "missing bearer token")
+		return r, errorf(http.StatusUnauthorized, "unauthorized", "missing bearer token")
 	}
 	for _, t := range s.tokens {
 		if subtle.ConstantTimeCompare(t, []byte(token)) == 1 {
-			return nil
+			return r, nil
 		}
 	}
-	return errorf(http.StatusUnauthorized, "unauthorized", "invalid token")
+	return r, errorf(http.StatusUnauthorized, "unauthorized", "invalid token")
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
