@@ -78,7 +78,7 @@ func (b *Bus) Publish(ctx context.Context, channel string, data []byte) (screenp
 	}
 	c := b.ch(channel)
 	c.seq++
-	m := screenpop.Message{Channel: channel, Epoch: b.epoch, Seq: c.seq, Time: now, Data: data}
+	m := screenpop.Message{Channel: channel, Epoch: b.epoch, Seq: c.seq, Time: now, Data: append([]byte(nil), data...)}
 	c.ring = append(c.ring, m)
 	b.trim(c, now)
 	for s := range c.subs {
