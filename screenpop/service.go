@@ -89,6 +89,8 @@ type popState struct {
 	primary  string // the call ID whose end ends the pop
 	building bool
 	pending  []stamped
+	outbox   []Pop
+	draining bool
 }
 
 type stamped struct {
@@ -170,19 +172,38 @@ func (s *Service) Handle(ctx context.Context, ev telephony.Event) {
 		st.mu.Unlock()
 		return
 	}
-	changed := s.apply(st, ev, at)
-	var snapshot Pop
-	if changed {
-		snapshot = st.pop
+	if s.apply(st, ev, at) {
+		s.enqueue(context.WithoutCancel(ctx), st, st.pop)
 	}
 	ended := st.pop.State == StateEnded
 	st.mu.Unlock()
-	if changed {
-		s.wg.Go(func() { s.publish(context.WithoutCancel(ctx), snapshot) })
-	}
 	if ended {
 		s.forget(id, st)
 	}
+}
+
+// enqueue publishes versions of one pop strictly in order, off the
+// caller's goroutine: one drainer per pop at a time. st.mu must be held.
+func (s *Service) enqueue(ctx context.Context, st *popState, p Pop) {
+	st.outbox = append(st.outbox, p)
+	if st.draining {
+		return
+	}
+	st.draining = true
+	s.wg.Go(func() {
+		for {
+			st.mu.Lock()
+			if len(st.outbox) == 0 {
+				st.draining = false
+				st.mu.Unlock()
+				return
+			}
+			next := st.outbox[0]
+			st.outbox = st.outbox[1:]
+			st.mu.Unlock()
+			s.publish(ctx, next)
+		}
+	})
 }
 
 func (s *Service) forget(id string, st *popState) {
@@ -192,6 +213,7 @@ func (s *Service) forget(id string, st *popState) {
 	}
 	s.mu.Unlock()
 }
+
 
 // Wait returns when every pop in flight has been published.
 func (s *Service) Wait() { s.wg.Wait() }
@@ -244,24 +266,26 @@ func (s *Service) build(ctx context.Context, st *popState, ev telephony.Event, a
 	p.Timing = Timing{EventAt: at, BuiltAt: built, BuildMicros: built.Sub(at).Microseconds()}
 	p.UpdatedAt = built
 	s.m.build.WithLabelValues(outcome).Observe(built.Sub(at).Seconds())
+	attrs := []any{"call", p.Call.ID, "pbx", p.Call.PBX, "caller", p.Call.Number, "caller_name", p.Call.CallerName,
+		"dnis", p.Call.DNIS, "class", p.Call.Class, "agents", p.Agents, "build_us", p.Timing.BuildMicros}
+	if len(p.Matches) > 0 {
+		best := p.Matches[0]
+		s.log.Info("call from a known caller", append(attrs, "contact", best.Contact.ID, "how", best.How, "candidates", len(p.Matches))...)
+	} else {
+		s.log.Info("call from an unknown caller", attrs...)
+	}
 
 	st.mu.Lock()
 	st.pop = p
-	first := st.pop
-	var updates []Pop
+	s.enqueue(ctx, st, p)
 	for _, pe := range st.pending {
 		if s.apply(st, pe.ev, pe.at) {
-			updates = append(updates, st.pop)
+			s.enqueue(ctx, st, st.pop)
 		}
 	}
 	st.pending, st.building = nil, false
 	ended := st.pop.State == StateEnded
 	st.mu.Unlock()
-
-	s.publish(ctx, first)
-	for _, u := range updates {
-		s.publish(ctx, u)
-	}
 	if ended {
 		s.forget(st.pop.ID, st)
 	}

@@ -2,6 +2,7 @@ package screenpop
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/tamas-cc/tamas/telephony"
 )
@@ -19,8 +20,10 @@ type LineRoute struct {
 // through Endpoints.
 type Routes struct {
 	// Endpoints maps PBX endpoints ("PJSIP/1001") to usernames. An event
-	// naming an endpoint that is not in the map targets nobody.
+	// naming an endpoint that is not in the map targets nobody. Replace it
+	// with SetEndpoints once the Routes are in use.
 	Endpoints map[string]string
+	mu        sync.RWMutex
 	Lines     []LineRoute
 	// PrePop sends a queued call's pop to every available agent while it
 	// waits, not only to the one whose phone rings.
@@ -45,10 +48,19 @@ func (r *Routes) Targets(ev telephony.Event, p *Pop) []string {
 	return nil
 }
 
+// SetEndpoints replaces the endpoint map while calls are being routed.
+func (r *Routes) SetEndpoints(m map[string]string) {
+	r.mu.Lock()
+	r.Endpoints = m
+	r.mu.Unlock()
+}
+
 func (r *Routes) agent(endpoint string) string {
 	if endpoint == "" {
 		return ""
 	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	if u, ok := r.Endpoints[endpoint]; ok {
 		return u
 	}

@@ -47,10 +47,33 @@ func cmdServe(ctx context.Context, configPath string, args []string, e env) erro
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	api := web.New(web.Options{
+	con, err := newConsole(ctx, l, dir, reg)
+	if err != nil {
+		return err
+	}
+	defer con.close(l.log)
+	adapters := make([]*ari.Adapter, 0, len(l.cfg.Asterisk))
+	for _, a := range l.cfg.Asterisk {
+		ac := ari.DefaultConfig()
+		ac.Name, ac.Node, ac.URL, ac.Username, ac.Password = a.Name, l.cfg.Node, a.URL, a.Username, a.Password.Value()
+		ac.Application, ac.Orphans, ac.Lines = a.Application, a.Orphans, l.cfg.Lines
+		ad, err := ari.New(ac, l.log.With("pbx", a.Name), reg)
+		if err != nil {
+			return fmt.Errorf("asterisk %s: %w", a.Name, err)
+		}
+		adapters = append(adapters, ad)
+	}
+	wo := web.Options{
 		Directory: dir, Logger: l.log, Registry: reg, MaxBodyBytes: l.cfg.HTTP.MaxBodyBytes,
-		APITokens: tokens, Ready: dir.Store().Ping,
-	})
+		APITokens: tokens, Ready: dir.Store().Ping, Activities: con.store,
+	}
+	// Click-to-call goes through the first Asterisk server, when there is one.
+	var dialer web.Dialer
+	if len(adapters) > 0 {
+		dialer = adapters[0]
+	}
+	con.webOptions(&wo, l.cfg.Console, dialer)
+	api := web.New(wo)
 	srv := &http.Server{
 		Handler:           api.Handler(),
 		ReadTimeout:       l.cfg.HTTP.ReadTimeout,
@@ -66,13 +89,11 @@ func cmdServe(ctx context.Context, configPath string, args []string, e env) erro
 	}
 
 	// Call sources run until ctx ends; the first to fail stops the node.
-	calls := newCallMatcher(dir, l.log, reg)
 	srcCtx, stopSources := context.WithCancel(ctx)
 	var sources sync.WaitGroup
 	defer func() {
 		stopSources()
 		sources.Wait()
-		calls.wait()
 	}()
 	errc := make(chan error, 4)
 	if l.cfg.SIP.Enabled {
@@ -85,7 +106,7 @@ func cmdServe(ctx context.Context, configPath string, args []string, e env) erro
 			return err
 		}
 		sources.Go(func() {
-			if err := ep.Run(srcCtx, calls.handle); err != nil {
+			if err := ep.Run(srcCtx, con.handle); err != nil {
 				errc <- fmt.Errorf("sip: %w", err)
 			}
 		})
@@ -101,16 +122,10 @@ func cmdServe(ctx context.Context, configPath string, args []string, e env) erro
 		}
 	}
 
-	for _, a := range l.cfg.Asterisk {
-		ac := ari.DefaultConfig()
-		ac.Name, ac.Node, ac.URL, ac.Username, ac.Password = a.Name, l.cfg.Node, a.URL, a.Username, a.Password.Value()
-		ac.Application, ac.Orphans, ac.Lines = a.Application, a.Orphans, l.cfg.Lines
-		ad, err := ari.New(ac, l.log.With("pbx", a.Name), reg)
-		if err != nil {
-			return fmt.Errorf("asterisk %s: %w", a.Name, err)
-		}
+	for i, ad := range adapters {
+		a := l.cfg.Asterisk[i]
 		sources.Go(func() {
-			if err := ad.Run(srcCtx, calls.handle); err != nil && srcCtx.Err() == nil {
+			if err := ad.Run(srcCtx, con.handle); err != nil && srcCtx.Err() == nil {
 				errc <- fmt.Errorf("asterisk %s: %w", a.Name, err)
 			}
 		})

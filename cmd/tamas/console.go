@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tamas-cc/tamas/account"
+	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/internal/config"
+	"github.com/tamas-cc/tamas/push"
+	"github.com/tamas-cc/tamas/screenpop"
+	"github.com/tamas-cc/tamas/screenpop/membus"
+	"github.com/tamas-cc/tamas/screenpop/redisbus"
+	"github.com/tamas-cc/tamas/telephony"
+	"github.com/tamas-cc/tamas/web"
+)
+
+// consoleParts is the call → match → pop → console path of one node.
+type consoleParts struct {
+	bus      screenpop.Bus
+	store    records
+	redis    *redis.Client
+	roster   *screenpop.Roster
+	routes   *screenpop.Routes
+	accounts *account.Service
+	service  *screenpop.Service
+	hub      *push.Hub
+	events   *prometheus.CounterVec
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// records is what the console needs of the database store.
+type records interface {
+	crm.Store
+	crm.ActivityStore
+	account.Store
+}
+
+func newConsole(ctx context.Context, l loaded, dir *crm.Directory, reg prometheus.Registerer) (*consoleParts, error) {
+	store, ok := dir.Store().(records)
+	if !ok {
+		return nil, fmt.Errorf("console: the %s store keeps no activities or users", l.cfg.Database.Driver)
+	}
+	c := &consoleParts{roster: screenpop.NewRoster(), store: store}
+	ret := screenpop.Retention{Messages: l.cfg.Console.RetainMessages, Age: l.cfg.Console.RetainAge}
+	switch l.cfg.Console.Bus {
+	case "redis":
+		c.redis = redis.NewClient(&redis.Options{Addr: l.cfg.Redis.Addr, DB: l.cfg.Redis.DB,
+			Password: l.cfg.Redis.Password.Value(), ClientName: "tamas-" + l.cfg.Node})
+		b, err := redisbus.New(ctx, c.redis, redisbus.Options{Retention: ret, Logger: l.log})
+		if err != nil {
+			c.redis.Close()
+			return nil, err
+		}
+		c.bus = b
+		l.log.Info("console bus: redis", "addr", l.cfg.Redis.Addr)
+	default:
+		c.bus = membus.New(ret)
+	}
+	c.accounts = account.NewService(store, account.Options{SessionTTL: l.cfg.Console.SessionTTL})
+	c.routes = &screenpop.Routes{PrePop: l.cfg.Console.PrePop, Roster: c.roster}
+	for _, r := range l.cfg.Console.Routes {
+		c.routes.Lines = append(c.routes.Lines, screenpop.LineRoute{Line: r.Line, Agents: r.Agents})
+	}
+	c.loadEndpoints(ctx, l, store)
+	var rules screenpop.ScriptRules
+	for _, r := range l.cfg.Console.Scripts {
+		rules = append(rules, screenpop.ScriptRule{Line: r.Line, Caller: r.Caller, Script: r.Script, Title: r.Title})
+	}
+	var links []screenpop.LinkTemplate
+	for _, lk := range l.cfg.Console.Links {
+		links = append(links, screenpop.LinkTemplate{Label: lk.Label, URL: lk.URL})
+	}
+	c.service = screenpop.NewService(screenpop.Options{Lookup: dir, Records: store, Publisher: c.bus,
+		Targets: c.routes, Scripts: rules, ContactLinks: links, Node: l.cfg.Node, Logger: l.log, Registry: reg})
+	c.hub = push.New(push.Options{Bus: c.bus, Logger: l.log, Registry: reg})
+	c.events = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tamas_call_events_total", Help: "Call events received, by PBX and type.",
+	}, []string{"pbx", "type"})
+	reg.MustRegister(c.events)
+
+	// Users' phones change as accounts are edited; the map follows.
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	c.stop = stop
+	c.wg.Go(func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-bg.Done():
+				return
+			case <-t.C:
+				c.loadEndpoints(bg, l, store)
+			}
+		}
+	})
+	c.wg.Go(func() {
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			select {
+			case <-bg.Done():
+				return
+			case <-t.C:
+				if n, err := store.DeleteExpiredSessions(bg, time.Now()); err == nil && n > 0 {
+					l.log.Info("expired sessions removed", "count", n)
+				}
+			}
+		}
+	})
+	return c, nil
+}
+
+// loadEndpoints maps each user's phone to them, then the configured
+// endpoints, which take precedence.
+func (c *consoleParts) loadEndpoints(ctx context.Context, l loaded, store account.Store) {
+	m := map[string]string{}
+	users, err := store.ListUsers(ctx)
+	if err != nil {
+		l.log.Warn("console: users unavailable for the endpoint map", "err", err)
+	}
+	for _, u := range users {
+		if u.Endpoint != "" && !u.Disabled {
+			m[u.Endpoint] = u.Username
+		}
+	}
+	maps.Copy(m, l.cfg.Console.Endpoints)
+	c.routes.SetEndpoints(m)
+}
+
+// handle is the telephony.Handler every call source feeds.
+func (c *consoleParts) handle(ctx context.Context, ev telephony.Event) {
+	c.events.WithLabelValues(ev.Call.PBX, string(ev.Type)).Inc()
+	c.service.Handle(ctx, ev)
+}
+
+func (c *consoleParts) webOptions(o *web.Options, cfg config.Console, dialer web.Dialer) {
+	o.Accounts = c.accounts
+	o.Roster = c.roster
+	o.Publish = func(ctx context.Context, ch string, data []byte) error {
+		_, err := c.bus.Publish(ctx, ch, data)
+		return err
+	}
+	o.Console = hubAdapter{c.hub}
+	o.Dialer = dialer
+	o.AllowedOrigins = cfg.AllowedOrigins
+	o.SecureCookies = cfg.SecureCookies
+}
+
+func (c *consoleParts) close(log *slog.Logger) {
+	c.stop()
+	c.wg.Wait()
+	c.service.Wait()
+	c.hub.Close()
+	if err := c.bus.Close(); err != nil {
+		log.Warn("closing the console bus", "err", err)
+	}
+	if c.redis != nil {
+		c.redis.Close()
+	}
+}
+
+// hubAdapter lets web hand authenticated consoles to push without either
+// package knowing the other.
+type hubAdapter struct{ h *push.Hub }
+
+func (a hubAdapter) ServeConsole(w http.ResponseWriter, r *http.Request, c web.ConsoleClient) {
+	a.h.ServeConsole(w, r, push.Client{Username: c.Username, Role: c.Role, Channels: c.Channels, Check: c.Check})
+}
