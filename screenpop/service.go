@@ -214,7 +214,6 @@ func (s *Service) forget(id string, st *popState) {
 	s.mu.Unlock()
 }
 
-
 // Wait returns when every pop in flight has been published.
 func (s *Service) Wait() { s.wg.Wait() }
 

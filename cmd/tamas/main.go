@@ -21,11 +21,14 @@ Usage:
   tamas [-config FILE] <command> [flags]
 
 Commands:
-  serve                 run the server (API, metrics, health)
+  serve                 run the server (console, API, metrics, health)
+  demo                  run a seeded server with demo agents and simulated calls
   seed                  fill the CRM with synthetic contacts
   contacts import FILE  import contacts from CSV
   contacts export FILE  export contacts to CSV ("-" for stdout)
   migrate               apply database migrations
+  users add|list|passwd manage console logins (password from TAMAS_NEW_PASSWORD or stdin)
+  bench pop             measure call event → pop on the console
   version               print the version
 
 The configuration file defaults to $TAMAS_CONFIG; with neither, built-in
@@ -81,6 +84,12 @@ func run(ctx context.Context, args []string, e env) int {
 		err = cmdContacts(ctx, *configPath, rest, e)
 	case "migrate":
 		err = cmdMigrate(ctx, *configPath, rest, e)
+	case "users":
+		err = cmdUsers(ctx, *configPath, rest, e)
+	case "demo":
+		err = cmdDemo(ctx, *configPath, rest, e)
+	case "bench":
+		err = cmdBench(ctx, *configPath, rest, e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0

@@ -35,6 +35,18 @@ func cmdServe(ctx context.Context, configPath string, args []string, e env) erro
 	if err != nil {
 		return err
 	}
+	return serve(ctx, l, nil)
+}
+
+// ready reports where a started node listens.
+type ready struct {
+	HTTP string
+	SIP  []net.Addr
+}
+
+// serve runs a node until ctx ends; onReady, when set, is told where it
+// listens once it does.
+func serve(ctx context.Context, l loaded, onReady func(ready)) error {
 	dir, err := openDirectory(ctx, l)
 	if err != nil {
 		return err
@@ -96,6 +108,7 @@ func cmdServe(ctx context.Context, configPath string, args []string, e env) erro
 		sources.Wait()
 	}()
 	errc := make(chan error, 4)
+	var sipEP *sip.Endpoint
 	if l.cfg.SIP.Enabled {
 		sc, err := sipConfig(l.cfg)
 		if err != nil {
@@ -105,6 +118,7 @@ func cmdServe(ctx context.Context, configPath string, args []string, e env) erro
 		if err != nil {
 			return err
 		}
+		sipEP = ep
 		sources.Go(func() {
 			if err := ep.Run(srcCtx, con.handle); err != nil {
 				errc <- fmt.Errorf("sip: %w", err)
@@ -133,6 +147,13 @@ func cmdServe(ctx context.Context, configPath string, args []string, e env) erro
 	}
 
 	l.log.Info("tamas serving", "node", l.cfg.Node, "version", version, "url", "http://"+ln.Addr().String())
+	if onReady != nil {
+		r := ready{HTTP: ln.Addr().String()}
+		if sipEP != nil {
+			r.SIP = sipEP.Addrs()
+		}
+		onReady(r)
+	}
 	go func() { errc <- srv.Serve(ln) }()
 	var failed error
 	select {
