@@ -91,6 +91,7 @@ type Store interface {
 	// exist or has expired at now.
 	SessionByHash(ctx context.Context, hash []byte, now time.Time) (*Session, error)
 	DeleteSession(ctx context.Context, hash []byte) error
-	// DeleteExpiredSessions removes sessions that expired before now.
+	// DeleteExpiredSessions removes the sessions SessionByHash no longer
+	// returns at now (those expiring at or before it) and says how many.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
 }

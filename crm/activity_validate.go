@@ -1,11 +1,23 @@
 package crm
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
-// MaxActivityBody bounds a note or call summary.
-const MaxActivityBody = 64 << 10
+const (
+	// MaxActivityBody bounds a note or call summary, in bytes.
+	MaxActivityBody = 64 << 10
+	// MaxTaskTitle bounds a task's title, in characters.
+	MaxTaskTitle = 500
+	// MaxRecords caps one page of RecentActivities or OpenTasks;
+	// DefaultRecords is the page size asked for with a limit of zero or less.
+	MaxRecords     = 100
+	DefaultRecords = 5
+)
 
-// Validate checks an activity before it is stored.
+// Validate checks an activity before it is stored. Errors are
+// *[FieldError].
 func (a *Activity) Validate() error {
 	if !a.Kind.Valid() {
 		return fieldErr("kind", "%q is not call or note", a.Kind)
@@ -16,27 +28,50 @@ func (a *Activity) Validate() error {
 	if len(a.Body) > MaxActivityBody {
 		return fieldErr("body", "longer than %d bytes", MaxActivityBody)
 	}
-	if a.Kind == ActivityNote && a.Body == "" {
+	if a.Kind == ActivityNote && strings.TrimSpace(a.Body) == "" {
 		return fieldErr("body", "a note needs text")
 	}
-	for f, v := range map[string]string{"body": a.Body, "subject": a.Subject, "agent": a.Agent, "number": a.Number} {
-		if !utf8.ValidString(v) {
-			return fieldErr(f, "is not valid UTF-8")
-		}
+	if a.Duration < 0 {
+		return fieldErr("duration", "is negative")
 	}
-	if len(a.Subject) > 500 || len(a.Agent) > 200 || len(a.Number) > 200 || len(a.CallID) > 200 {
-		return fieldErr("subject", "a field is too long")
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{
+		{"call_id", a.CallID, 200},
+		{"direction", a.Direction, 50},
+		{"number", a.Number, 200},
+		{"agent", a.Agent, 200},
+		{"subject", a.Subject, 500},
+		{"body", a.Body, MaxActivityBody},
+		{"disposition", a.Disposition, 200},
+	} {
+		if !utf8.ValidString(f.v) {
+			return fieldErr(f.name, "is not valid UTF-8")
+		}
+		if len(f.v) > f.max {
+			return fieldErr(f.name, "longer than %d bytes", f.max)
+		}
 	}
 	return nil
 }
 
-// Validate checks a task before it is stored.
+// Validate checks a task before it is stored. Errors are *[FieldError].
 func (t *Task) Validate() error {
 	if t.ContactID <= 0 {
 		return fieldErr("contact_id", "is required")
 	}
-	if t.Title == "" || len(t.Title) > 500 || !utf8.ValidString(t.Title) {
-		return fieldErr("title", "needs 1 to 500 bytes of text")
+	if !utf8.ValidString(t.Title) {
+		return fieldErr("title", "is not valid UTF-8")
+	}
+	if strings.TrimSpace(t.Title) == "" {
+		return fieldErr("title", "is required")
+	}
+	if utf8.RuneCountInString(t.Title) > MaxTaskTitle {
+		return fieldErr("title", "longer than %d characters", MaxTaskTitle)
+	}
+	if !utf8.ValidString(t.Assignee) || len(t.Assignee) > 200 {
+		return fieldErr("assignee", "must be valid UTF-8 of at most 200 bytes")
 	}
 	if t.DueAt.IsZero() {
 		return fieldErr("due_at", "is required")
@@ -44,10 +79,11 @@ func (t *Task) Validate() error {
 	return nil
 }
 
-// ClampLimit is the page size rule of activity and task reads.
+// ClampLimit is the page size rule of activity and task reads: the default
+// for zero or less, never more than MaxRecords.
 func ClampLimit(limit int) int {
 	if limit <= 0 {
-		return 5
+		return DefaultRecords
 	}
-	return min(limit, 100)
+	return min(limit, MaxRecords)
 }

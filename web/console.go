@@ -64,6 +64,7 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("GET /api/v1/console/ws", s.consoleSocket)
 
 	static, _ := fs.Sub(console.Files, ".")
+	index, _ := fs.ReadFile(static, "index.html")
 	files := http.FileServerFS(static)
 	page := func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -73,9 +74,8 @@ func (s *Server) consoleRoutes() {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Cache-Control", "no-cache")
 		if r.URL.Path == "/" {
-			r2 := r.Clone(r.Context())
-			r2.URL.Path = "/index.html"
-			http.ServeFileFS(w, r2, static, "index.html")
+			h.Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write(index)
 			return
 		}
 		http.StripPrefix("/console", files).ServeHTTP(w, r)

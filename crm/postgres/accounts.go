@@ -12,6 +12,8 @@ import (
 	"github.com/tamas-cc/tamas/account"
 )
 
+var _ account.Store = (*Store)(nil)
+
 const userCols = `id, username, display_name, role, lang, endpoint, password_hash, disabled, created_at`
 
 func scanUser(row pgx.Row) (*account.User, error) {
@@ -74,7 +76,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]account.User, error) {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	defer rows.Close()
-	var out []account.User
+	out := []account.User{}
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {

@@ -11,6 +11,8 @@ import (
 	"github.com/tamas-cc/tamas/crm"
 )
 
+var _ crm.ActivityStore = (*Store)(nil)
+
 // AddActivity implements crm.ActivityStore. A call already recorded is
 // found by the unique index, so two nodes racing on one call still make one
 // row.

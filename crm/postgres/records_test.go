@@ -3,9 +3,18 @@ package postgres
 import (
 	"testing"
 
+	"github.com/tamas-cc/tamas/account"
+	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/crmtest"
 )
 
-func TestRecordsConformance(t *testing.T) {
-	crmtest.RunRecords(t, func(t *testing.T) crmtest.RecordStore { return newStore(t) })
+func TestActivityConformance(t *testing.T) {
+	crmtest.RunActivitySuite(t, func(t *testing.T) (crm.Store, crm.ActivityStore) {
+		s := newStore(t)
+		return s, s
+	})
+}
+
+func TestAccountConformance(t *testing.T) {
+	crmtest.RunAccountSuite(t, func(t *testing.T) account.Store { return newStore(t) })
 }

@@ -5,11 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/tamas-cc/tamas/account"
 )
+
+var _ account.Store = (*Store)(nil)
 
 const userCols = `id, username, display_name, role, lang, endpoint, password_hash, disabled, created_at`
 
@@ -34,7 +38,8 @@ func (s *Store) CreateUser(ctx context.Context, u *account.User) error {
 		disabled, created_at) VALUES (?,?,?,?,?,?,?,?)`, u.Username, u.DisplayName, u.Role, u.Lang, u.Endpoint,
 		u.PasswordHash, u.Disabled, ms(now))
 	if err != nil {
-		if strings.Contains(err.Error(), "UNIQUE") {
+		var se *msqlite.Error
+		if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
 			return fmt.Errorf("user %q: %w", u.Username, account.ErrExists)
 		}
 		return fmt.Errorf("create user: %w", err)
@@ -74,7 +79,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]account.User, error) {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	defer rows.Close()
-	var out []account.User
+	out := []account.User{}
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {

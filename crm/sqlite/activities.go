@@ -10,6 +10,8 @@ import (
 	"github.com/tamas-cc/tamas/crm"
 )
 
+var _ crm.ActivityStore = (*Store)(nil)
+
 // AddActivity implements crm.ActivityStore.
 func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
 	if err := a.Validate(); err != nil {
@@ -56,7 +58,10 @@ func liveContact(ctx context.Context, tx *sql.Tx, id int64) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("contact %d: %w", id, crm.ErrNotFound)
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("contact %d: %w", id, err)
+	}
+	return nil
 }
 
 // RecentActivities implements crm.ActivityStore.

@@ -3,9 +3,23 @@ package sqlite_test
 import (
 	"testing"
 
+	"github.com/tamas-cc/tamas/account"
+	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/crmtest"
+	"github.com/tamas-cc/tamas/crm/sqlite"
 )
 
-func TestRecordsConformance(t *testing.T) {
-	crmtest.RunRecords(t, func(t *testing.T) crmtest.RecordStore { return newStore(t).(crmtest.RecordStore) })
+func TestActivityConformance(t *testing.T) {
+	crmtest.RunActivitySuite(t, func(t *testing.T) (crm.Store, crm.ActivityStore) {
+		s := newStore(t).(*sqlite.Store)
+		return s, s
+	})
+}
+
+func TestAccountConformance(t *testing.T) {
+	crmtest.RunAccountSuite(t, func(t *testing.T) account.Store {
+		s := newStore(t).(*sqlite.Store)
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
 }

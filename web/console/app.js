@@ -4,7 +4,6 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const I18N = window.TamasI18n;
-  const POS_KEY = "tamas.positions";
 
   let lang = localStorage.getItem("tamas.lang") === "fa" ? "fa" : "en";
   let me = null;
@@ -111,7 +110,7 @@
     me = user;
     const last = sessionStorage.getItem("tamas.user");
     if (last !== user.username) {
-      sessionStorage.removeItem(POS_KEY);
+      channelPos = {};
       pops.clear();
     }
     sessionStorage.setItem("tamas.user", user.username);
@@ -147,7 +146,7 @@
 
   $("logout").addEventListener("click", async () => {
     try { await api("DELETE", "/api/v1/session"); } catch (_) { /* already gone */ }
-    sessionStorage.removeItem(POS_KEY);
+    channelPos = {};
     showLogin("");
   });
 
@@ -184,14 +183,13 @@
 
   // ---- websocket -------------------------------------------------------------
 
-  function positions() {
-    try { return JSON.parse(sessionStorage.getItem(POS_KEY)) || {}; } catch (_) { return {}; }
-  }
+  // Positions are kept per page: a reconnect resumes where the page left
+  // off, while a reload starts afresh and gets the recent calls replayed.
+  let channelPos = {};
+  function positions() { return channelPos; }
 
   function savePosition(channel, epoch, seq) {
-    const p = positions();
-    p[channel] = { epoch, seq };
-    sessionStorage.setItem(POS_KEY, JSON.stringify(p));
+    channelPos[channel] = { epoch, seq };
   }
 
   function setConn(up) {
@@ -217,7 +215,7 @@
       if (ws !== sock) return;
       setConn(false);
       if (ev.code === 4001) { showLogin(t("session_ended")); return; }
-      if (ev.code === 4409) sessionStorage.removeItem(POS_KEY);
+      if (ev.code === 4409) channelPos = {};
       const wait = Math.min(backoff, 10000) * (0.75 + Math.random() / 2);
       backoff = Math.min(backoff * 2, 10000);
       reconnectTimer = setTimeout(() => { if (me) connect(); }, wait);
@@ -230,12 +228,9 @@
         setConn(true);
         backoff = 500;
         break;
-      case "reset": {
-        const p = positions();
-        delete p[f.channel];
-        sessionStorage.setItem(POS_KEY, JSON.stringify(p));
+      case "reset":
+        delete channelPos[f.channel];
         break;
-      }
       case "message":
         savePosition(f.channel, f.epoch, f.seq);
         if (f.data && f.data.kind === "pop" && f.data.pop) onPop(f.data.pop);
