@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -46,6 +47,7 @@ func NewService(store Store, o Options) *Service {
 	if o.BcryptCost == 0 {
 		o.BcryptCost = bcrypt.DefaultCost
 	}
+	o.BcryptCost = min(max(o.BcryptCost, bcrypt.MinCost), bcrypt.MaxCost)
 	if o.MaxFailures <= 0 {
 		o.MaxFailures = 5
 	}
@@ -55,8 +57,11 @@ func NewService(store Store, o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	// The cost is clamped to bcrypt's range and the password is short, so
+	// this cannot fail.
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("not a password anyone has"), o.BcryptCost)
-	return &Service{store: store, o: o, dummy: dummy, fails: &failures{m: map[string][]time.Time{}}}
+	return &Service{store: store, o: o, dummy: dummy,
+		fails: newFailures(maxFailureKeys, o.MaxFailures, o.FailureWindow)}
 }
 
 // Users returns the store, for reading and updating users.
@@ -67,24 +72,41 @@ func (s *Service) SessionTTL() time.Duration { return s.o.SessionTTL }
 
 var usernameRE = regexp.MustCompile(`^[a-z0-9._-]{1,64}$`)
 
-// ErrWeakPassword: a password shorter than 8 or longer than 72 bytes (the
-// most bcrypt reads).
-var ErrWeakPassword = errors.New("account: password must be 8 to 72 bytes")
+// NormalizeUsername lower-cases and trims a username and reports whether
+// the result is one a user may have: 1 to 64 of a-z, 0-9, '.', '_', '-'.
+func NormalizeUsername(name string) (string, bool) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	return name, usernameRE.MatchString(name)
+}
 
-// CreateUser stores a new user with a password.
+const (
+	// MinPassword is the fewest characters a password may have.
+	MinPassword = 8
+	// MaxPassword is the most bytes of a password bcrypt reads.
+	MaxPassword = 72
+)
+
+// ErrWeakPassword: a password shorter than MinPassword characters or longer
+// than MaxPassword bytes.
+var ErrWeakPassword = errors.New("account: a password must be at least 8 characters and at most 72 bytes")
+
+// ErrInvalid marks a user that cannot be stored as given; the message says
+// which field is wrong.
+var ErrInvalid = errors.New("account: invalid user")
+
+// CreateUser stores a new user with a password. The username is stored
+// lower-cased; an empty Lang becomes "en".
 func (s *Service) CreateUser(ctx context.Context, u *User, password string) error {
-	u.Username = strings.ToLower(strings.TrimSpace(u.Username))
-	if !usernameRE.MatchString(u.Username) {
-		return fmt.Errorf("account: username must be 1 to 64 of a-z 0-9 . _ -")
+	name, ok := NormalizeUsername(u.Username)
+	if !ok {
+		return fmt.Errorf("%w: username must be 1 to 64 of a-z 0-9 . _ -", ErrInvalid)
 	}
-	if !u.Role.Valid() {
-		return fmt.Errorf("account: role %q is not agent, supervisor or admin", u.Role)
-	}
+	u.Username = name
 	if u.Lang == "" {
 		u.Lang = "en"
 	}
-	if u.Lang != "en" && u.Lang != "fa" {
-		return fmt.Errorf("account: lang %q is not en or fa", u.Lang)
+	if err := validUser(u); err != nil {
+		return err
 	}
 	hash, err := s.hash(password)
 	if err != nil {
@@ -92,6 +114,20 @@ func (s *Service) CreateUser(ctx context.Context, u *User, password string) erro
 	}
 	u.PasswordHash = hash
 	return s.store.CreateUser(ctx, u)
+}
+
+func validUser(u *User) error {
+	switch {
+	case !u.Role.Valid():
+		return fmt.Errorf("%w: role %q is not agent, supervisor or admin", ErrInvalid, u.Role)
+	case u.Lang != "en" && u.Lang != "fa":
+		return fmt.Errorf("%w: lang %q is not en or fa", ErrInvalid, u.Lang)
+	case !utf8.ValidString(u.DisplayName) || utf8.RuneCountInString(u.DisplayName) > 200:
+		return fmt.Errorf("%w: display name must be valid text of at most 200 characters", ErrInvalid)
+	case len(u.Endpoint) > 100 || strings.ContainsAny(u.Endpoint, " \t\r\n") || !utf8.ValidString(u.Endpoint):
+		return fmt.Errorf("%w: endpoint must be at most 100 bytes without spaces", ErrInvalid)
+	}
+	return nil
 }
 
 // SetPassword replaces a user's password and ends nothing else: existing
@@ -110,50 +146,72 @@ func (s *Service) SetPassword(ctx context.Context, userID int64, password string
 }
 
 func (s *Service) hash(password string) ([]byte, error) {
-	if len(password) < 8 || len(password) > 72 {
+	if utf8.RuneCountInString(password) < MinPassword || len(password) > MaxPassword {
 		return nil, ErrWeakPassword
 	}
-	return bcrypt.GenerateFromPassword([]byte(password), s.o.BcryptCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(password), s.o.BcryptCost)
+	if err != nil {
+		return nil, fmt.Errorf("account: hash password: %w", err)
+	}
+	return h, nil
 }
 
 // Login checks a username and password and opens a session. The token it
 // returns is the only copy: the store keeps its hash.
 func (s *Service) Login(ctx context.Context, username, password, remoteIP string) (string, *User, error) {
 	now := s.o.Now()
-	keys := []string{"u:" + strings.ToLower(username), "ip:" + remoteIP}
-	if s.fails.locked(keys, now, s.o.MaxFailures, s.o.FailureWindow) {
+	name, valid := NormalizeUsername(username)
+	if !valid {
+		// No such user can exist. All such names share one key, so a flood
+		// of made-up names cannot fill the failure table.
+		name = "\x00invalid"
+	}
+	keys := []string{"u:" + name}
+	if remoteIP != "" {
+		keys = append(keys, "ip:"+truncate(remoteIP, 64))
+	}
+	if s.fails.locked(keys, now) {
 		return "", nil, ErrRateLimited
 	}
-	u, err := s.store.UserByName(ctx, username)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return "", nil, err
+	var u *User
+	if valid {
+		var err error
+		u, err = s.store.UserByName(ctx, name)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return "", nil, fmt.Errorf("account: login: %w", err)
+		}
 	}
 	hash := s.dummy
 	if u != nil {
 		hash = u.PasswordHash
 	}
+	// The comparison runs whatever the user, so that the time taken does not
+	// tell a wrong username from a wrong password or a disabled user.
 	ok := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
 	if u == nil || !ok || u.Disabled {
-		s.fails.add(keys, now, s.o.FailureWindow)
+		s.fails.add(keys, now)
 		return "", nil, ErrBadCredentials
 	}
 	s.fails.clear(keys[0])
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
-		return "", nil, err
+		return "", nil, fmt.Errorf("account: session token: %w", err)
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw[:])
 	if err := s.store.CreateSession(ctx, Session{TokenHash: tokenHash(token), UserID: u.ID, CreatedAt: now,
 		ExpiresAt: now.Add(s.o.SessionTTL)}); err != nil {
-		return "", nil, err
+		return "", nil, fmt.Errorf("account: login: %w", err)
 	}
 	return token, u, nil
 }
 
+// tokenLen is the length of a token: 32 bytes in unpadded base64url.
+const tokenLen = 43
+
 // Authenticate returns the user and session a token belongs to, or
-// ErrNotFound when it is unknown, expired or its user disabled.
+// ErrNotFound when it is malformed, unknown, expired or its user disabled.
 func (s *Service) Authenticate(ctx context.Context, token string) (*User, *Session, error) {
-	if len(token) != 43 {
+	if !wellFormed(token) {
 		return nil, nil, ErrNotFound
 	}
 	ss, err := s.store.SessionByHash(ctx, tokenHash(token), s.o.Now())
@@ -170,9 +228,21 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*User, *Sessi
 	return u, ss, nil
 }
 
-// Logout ends the session of a token.
+// Logout ends the session of a token. Ending an unknown session is not an
+// error: the token no longer works either way.
 func (s *Service) Logout(ctx context.Context, token string) error {
+	if !wellFormed(token) {
+		return nil
+	}
 	return s.store.DeleteSession(ctx, tokenHash(token))
+}
+
+func wellFormed(token string) bool {
+	if len(token) != tokenLen {
+		return false
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(token)
+	return err == nil && len(b) == 32
 }
 
 func tokenHash(token string) []byte {
@@ -180,57 +250,84 @@ func tokenHash(token string) []byte {
 	return h[:]
 }
 
-// failures counts recent failed logins per key. It is bounded: when full,
-// the oldest keys go first, so a flood of usernames cannot exhaust memory.
-type failures struct {
-	mu sync.Mutex
-	m  map[string][]time.Time
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
-const maxFailureKeys = 100000
+// maxFailureKeys bounds the failure table: about 100k usernames and
+// addresses, a few megabytes.
+const maxFailureKeys = 100_000
 
-func (f *failures) locked(keys []string, now time.Time, max int, window time.Duration) bool {
+// failures counts recent failed logins per key (a username or an address).
+// It keeps at most maxKeys keys: when full it forgets keys whose failures
+// have all aged out, then, if still nearly full, arbitrary ones, so a flood
+// of addresses cannot exhaust memory.
+type failures struct {
+	mu      sync.Mutex
+	m       map[string][]time.Time
+	maxKeys int
+	limit   int
+	window  time.Duration
+}
+
+func newFailures(maxKeys, limit int, window time.Duration) *failures {
+	return &failures{m: map[string][]time.Time{}, maxKeys: maxKeys, limit: limit, window: window}
+}
+
+// locked reports whether any key has limit failures within the window.
+func (f *failures) locked(keys []string, now time.Time) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, k := range keys {
 		n := 0
 		for _, t := range f.m[k] {
-			if now.Sub(t) < window {
+			if now.Sub(t) < f.window {
 				n++
 			}
 		}
-		if n >= max {
+		if n >= f.limit {
 			return true
 		}
 	}
 	return false
 }
 
-func (f *failures) add(keys []string, now time.Time, window time.Duration) {
+func (f *failures) add(keys []string, now time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.m) >= maxFailureKeys {
-		for k, ts := range f.m {
-			if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= window {
-				delete(f.m, k)
-			}
-		}
-		for k := range f.m { // still full: drop arbitrary keys
-			if len(f.m) < maxFailureKeys {
-				break
-			}
-			delete(f.m, k)
-		}
+	if len(f.m)+len(keys) > f.maxKeys {
+		f.prune(now)
 	}
 	for _, k := range keys {
 		ts := f.m[k]
-		for len(ts) > 0 && now.Sub(ts[0]) >= window {
+		for len(ts) > 0 && now.Sub(ts[0]) >= f.window {
 			ts = ts[1:]
 		}
-		if len(ts) >= 64 {
-			ts = ts[1:]
+		// Only the newest limit failures decide a lockout.
+		if len(ts) >= f.limit {
+			ts = ts[len(ts)-f.limit+1:]
 		}
 		f.m[k] = append(ts, now)
+	}
+}
+
+// prune makes room, leaving the table at most nine tenths full so that the
+// next failures do not each pay for a full sweep.
+func (f *failures) prune(now time.Time) {
+	for k, ts := range f.m {
+		if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= f.window {
+			delete(f.m, k)
+		}
+	}
+	target := f.maxKeys - max(f.maxKeys/10, 2)
+	for k := range f.m {
+		if len(f.m) <= target {
+			break
+		}
+		delete(f.m, k)
 	}
 }
 
@@ -238,4 +335,10 @@ func (f *failures) clear(key string) {
 	f.mu.Lock()
 	delete(f.m, key)
 	f.mu.Unlock()
+}
+
+func (f *failures) size() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.m)
 }

@@ -2,7 +2,10 @@ package account_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +19,11 @@ import (
 
 func newService(t *testing.T, now *time.Time) *account.Service {
 	t.Helper()
+	return newServiceCost(t, now, bcrypt.MinCost)
+}
+
+func newServiceCost(t *testing.T, now *time.Time, cost int) *account.Service {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {
@@ -25,7 +33,7 @@ func newService(t *testing.T, now *time.Time) *account.Service {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return account.NewService(st, account.Options{BcryptCost: bcrypt.MinCost, SessionTTL: time.Hour,
+	return account.NewService(st, account.Options{BcryptCost: cost, SessionTTL: time.Hour,
 		Now: func() time.Time { return *now }})
 }
 
@@ -129,5 +137,194 @@ func TestCreateUserRejectsBadInput(t *testing.T) {
 	}
 	if !account.RoleAdmin.Allows(account.RoleSupervisor) || account.RoleAgent.Allows(account.RoleSupervisor) || account.Role("x").Allows(account.RoleAgent) {
 		t.Fatal("role order wrong")
+	}
+}
+
+func TestUsernamesAndPasswords(t *testing.T) {
+	now := time.Now()
+	s := newService(t, &now)
+	ctx := context.Background()
+	long := strings.Repeat("a", 64)
+	for _, tc := range []struct {
+		name, pw string
+		ok       bool
+	}{
+		{"Mina.K_2-x", "eight ch", true},
+		{long, strings.Repeat("p", 72), true},
+		{"persian", strings.Repeat("س", 8), true}, // 8 characters, 16 bytes
+		{long + "a", "longenough", false},
+		{"", "longenough", false},
+		{"short-pw", "seven c", false},
+		{"persian-short", strings.Repeat("س", 4), false}, // 8 bytes but 4 characters
+		{"long-pw", strings.Repeat("p", 73), false},
+		{"علی", "longenough", false},
+	} {
+		u := &account.User{Username: tc.name, Role: account.RoleAgent}
+		err := s.CreateUser(ctx, u, tc.pw)
+		if (err == nil) != tc.ok {
+			t.Errorf("user %q password of %d bytes: %v, want ok=%v", tc.name, len(tc.pw), err, tc.ok)
+		}
+		if err != nil && strings.Contains(err.Error(), tc.pw) {
+			t.Errorf("error %q shows the password", err)
+		}
+	}
+	got, err := s.Users().UserByName(ctx, "mina.k_2-x")
+	if err != nil || got.Username != "mina.k_2-x" || got.Lang != "en" {
+		t.Fatalf("stored %+v %v, want the lower-cased name", got, err)
+	}
+	if err := s.CreateUser(ctx, &account.User{Username: "MINA.K_2-X", Role: account.RoleAdmin}, "longenough"); !errors.Is(err, account.ErrExists) {
+		t.Fatalf("same name in capitals: %v, want ErrExists", err)
+	}
+	for _, pw := range []string{"eight ch", strings.Repeat("p", 72), strings.Repeat("س", 8)} {
+		if _, _, err := s.Login(ctx, "nope", pw, "10.1.0.1"); !errors.Is(err, account.ErrBadCredentials) || strings.Contains(err.Error(), pw) {
+			t.Errorf("unknown user's error: %v", err)
+		}
+	}
+}
+
+func TestSetPassword(t *testing.T) {
+	now := time.Now()
+	s := newService(t, &now)
+	ctx := context.Background()
+	u := &account.User{Username: "reza", Role: account.RoleAgent, Endpoint: "PJSIP/1002", DisplayName: "رضا"}
+	if err := s.CreateUser(ctx, u, "first password"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPassword(ctx, u.ID, "short"); !errors.Is(err, account.ErrWeakPassword) {
+		t.Fatalf("weak password: %v", err)
+	}
+	if err := s.SetPassword(ctx, u.ID+100, "another password"); !errors.Is(err, account.ErrNotFound) {
+		t.Fatalf("unknown user: %v", err)
+	}
+	if err := s.SetPassword(ctx, u.ID, "second password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Login(ctx, "reza", "first password", "10.2.0.1"); !errors.Is(err, account.ErrBadCredentials) {
+		t.Fatalf("old password still works: %v", err)
+	}
+	_, got, err := s.Login(ctx, "reza", "second password", "10.2.0.2")
+	if err != nil || got.Endpoint != "PJSIP/1002" || got.DisplayName != "رضا" {
+		t.Fatalf("new password: %+v %v (other fields must survive)", got, err)
+	}
+}
+
+func TestTokens(t *testing.T) {
+	now := time.Now()
+	s := newService(t, &now)
+	ctx := context.Background()
+	if err := s.CreateUser(ctx, &account.User{Username: "nazanin", Role: account.RoleAdmin}, "longenough"); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for range 3 {
+		token, _, err := s.Login(ctx, "nazanin", "longenough", "10.3.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := base64.RawURLEncoding.DecodeString(token)
+		if err != nil || len(raw) != 32 || seen[token] {
+			t.Fatalf("token %q: %d bytes, %v, repeated %v", token, len(raw), err, seen[token])
+		}
+		seen[token] = true
+		// The store holds the token's SHA-256 and nothing that would work as
+		// a token itself.
+		h := sha256.Sum256([]byte(token))
+		ss, err := s.Users().SessionByHash(ctx, h[:], now)
+		if err != nil || ss.ExpiresAt.Sub(now.Add(time.Hour)).Abs() >= time.Millisecond {
+			t.Fatalf("session by sha256(token): %+v %v", ss, err)
+		}
+		if _, err := s.Users().SessionByHash(ctx, []byte(token), now); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("the raw token is stored: %v", err)
+		}
+	}
+	for _, bad := range []string{"", "short", strings.Repeat("!", 43), strings.Repeat("A", 42) + "=", strings.Repeat("A", 44)} {
+		if _, _, err := s.Authenticate(ctx, bad); !errors.Is(err, account.ErrNotFound) {
+			t.Errorf("malformed token %q: %v", bad, err)
+		}
+		if err := s.Logout(ctx, bad); err != nil {
+			t.Errorf("logout with malformed token %q: %v", bad, err)
+		}
+	}
+	// A user removed from under a session does not keep it alive.
+	token, u, _ := s.Login(ctx, "nazanin", "longenough", "10.3.0.1")
+	u.Disabled = true
+	if err := s.Users().UpdateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Authenticate(ctx, token); !errors.Is(err, account.ErrNotFound) {
+		t.Fatalf("disabled user: %v", err)
+	}
+}
+
+func TestRateLimitPerAddress(t *testing.T) {
+	now := time.Now()
+	s := newService(t, &now)
+	ctx := context.Background()
+	if err := s.CreateUser(ctx, &account.User{Username: "parisa", Role: account.RoleAgent}, "longenough"); err != nil {
+		t.Fatal(err)
+	}
+	// One address trying five different names is locked out, valid or not.
+	for i := range 5 {
+		name := fmt.Sprintf("guess%d", i)
+		if i == 4 {
+			name = "not a valid name!"
+		}
+		if _, _, err := s.Login(ctx, name, "whatever1", "192.0.2.7"); !errors.Is(err, account.ErrBadCredentials) {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	if _, _, err := s.Login(ctx, "parisa", "longenough", "192.0.2.7"); !errors.Is(err, account.ErrRateLimited) {
+		t.Fatalf("locked address: %v", err)
+	}
+	// The user is not locked out from elsewhere.
+	if _, _, err := s.Login(ctx, "parisa", "longenough", "192.0.2.8"); err != nil {
+		t.Fatalf("other address: %v", err)
+	}
+	// A success forgets the username's failures, not the address's.
+	for range 4 {
+		s.Login(ctx, "parisa", "wrong-one", "198.51.100.1")
+	}
+	if _, _, err := s.Login(ctx, "parisa", "longenough", "198.51.100.2"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		if _, _, err := s.Login(ctx, "parisa", "wrong-two", "198.51.100.3"); !errors.Is(err, account.ErrBadCredentials) {
+			t.Fatalf("after a success, failure %d: %v", i, err)
+		}
+	}
+	if _, _, err := s.Login(ctx, "parisa", "longenough", "198.51.100.4"); err != nil {
+		t.Fatalf("4 failures since the last success locked the user: %v", err)
+	}
+	if _, _, err := s.Login(ctx, "x", "y", "198.51.100.1"); !errors.Is(err, account.ErrBadCredentials) {
+		t.Fatalf("address with 4 failures: %v", err)
+	}
+	if _, _, err := s.Login(ctx, "parisa", "longenough", "198.51.100.1"); !errors.Is(err, account.ErrRateLimited) {
+		t.Fatalf("address with 5 failures: %v", err)
+	}
+}
+
+// An unknown username must cost a password check like a known one, or the
+// time a login takes tells which usernames exist.
+func TestUnknownUserTakesAsLong(t *testing.T) {
+	now := time.Now()
+	s := newServiceCost(t, &now, 8)
+	ctx := context.Background()
+	if err := s.CreateUser(ctx, &account.User{Username: "known", Role: account.RoleAgent}, "longenough"); err != nil {
+		t.Fatal(err)
+	}
+	fastest := func(name string) time.Duration {
+		best := time.Hour
+		for i := range 3 {
+			start := time.Now()
+			if _, _, err := s.Login(ctx, name, "wrong password", fmt.Sprint("203.0.113.", i)); !errors.Is(err, account.ErrBadCredentials) {
+				t.Fatalf("%s: %v", name, err)
+			}
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	known, unknown := fastest("known"), fastest("unknown")
+	if unknown < known/3 {
+		t.Fatalf("a wrong password takes %v but an unknown user only %v", known, unknown)
 	}
 }
