@@ -34,8 +34,9 @@ type Service struct {
 	store Store
 	o     Options
 	// dummy is hashed against when the user does not exist, so that a
-	// wrong username takes as long as a wrong password.
-	dummy []byte
+	// wrong username takes as long as a wrong password. It is made on first
+	// use: commands that never log anyone in need not pay for it.
+	dummy func() []byte
 	fails *failures
 }
 
@@ -57,9 +58,12 @@ func NewService(store Store, o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	// The cost is clamped to bcrypt's range and the password is short, so
-	// this cannot fail.
-	dummy, _ := bcrypt.GenerateFromPassword([]byte("not a password anyone has"), o.BcryptCost)
+	dummy := sync.OnceValue(func() []byte {
+		// The cost is clamped to bcrypt's range and the password is short,
+		// so this cannot fail.
+		h, _ := bcrypt.GenerateFromPassword([]byte("not a password anyone has"), o.BcryptCost)
+		return h
+	})
 	return &Service{store: store, o: o, dummy: dummy,
 		fails: newFailures(maxFailureKeys, o.MaxFailures, o.FailureWindow)}
 }
@@ -181,9 +185,11 @@ func (s *Service) Login(ctx context.Context, username, password, remoteIP string
 			return "", nil, fmt.Errorf("account: login: %w", err)
 		}
 	}
-	hash := s.dummy
+	var hash []byte
 	if u != nil {
 		hash = u.PasswordHash
+	} else {
+		hash = s.dummy()
 	}
 	// The comparison runs whatever the user, so that the time taken does not
 	// tell a wrong username from a wrong password or a disabled user.
