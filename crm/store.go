@@ -109,13 +109,15 @@ type Match struct {
 
 // ContactSummary is the part of a contact a screen-pop shows at once.
 type ContactSummary struct {
-	ID                int64      `json:"id"`
-	Kind              Kind       `json:"kind"`
-	DisplayName       string     `json:"display_name"`
-	Organizations     []OrgRef   `json:"organizations,omitempty"`
-	Status            Status     `json:"status"`
-	Owner             string     `json:"owner,omitempty"`
-	Tags              []string   `json:"tags,omitempty"`
+	ID            int64    `json:"id"`
+	Kind          Kind     `json:"kind"`
+	DisplayName   string   `json:"display_name"`
+	Organizations []OrgRef `json:"organizations,omitempty"`
+	Status        Status   `json:"status"`
+	Owner         string   `json:"owner,omitempty"`
+	Tags          []string `json:"tags,omitempty"`
+	// Segment is the contact's value segment, the custom field "segment".
+	Segment           string     `json:"segment,omitempty"`
 	LastInteractionAt *time.Time `json:"last_interaction_at,omitempty"`
 }
 

@@ -22,7 +22,6 @@ type Lookup interface {
 // Records reads what a pop shows about a matched contact; the database
 // stores implement it.
 type Records interface {
-	GetContact(ctx context.Context, id int64) (*crm.Contact, error)
 	RecentActivities(ctx context.Context, contactID int64, limit int) ([]crm.Activity, error)
 	OpenTasks(ctx context.Context, contactID int64, limit int) ([]crm.Task, error)
 }
@@ -306,7 +305,8 @@ func (s *Service) match(ctx context.Context, p *Pop) string {
 		return "error"
 	}
 	for i, m := range res.Matches {
-		pm := Match{How: m.How, Phone: m.Phone, Contact: m.Contact, History: []crm.Activity{}, Tasks: []crm.Task{}}
+		pm := Match{How: m.How, Phone: m.Phone, Contact: m.Contact, Segment: m.Contact.Segment,
+			History: []crm.Activity{}, Tasks: []crm.Task{}}
 		pm.Links = expandLinks(s.o.ContactLinks, pm.Contact.ID, p.Call)
 		if i < s.o.DetailMatches && s.o.Records != nil {
 			s.details(ctx, &pm)
@@ -319,15 +319,10 @@ func (s *Service) match(ctx context.Context, p *Pop) string {
 	return "matched"
 }
 
-// details adds a match's segment, history and open tasks. A failure leaves
+// details adds a match's history and open tasks. A failure leaves
 // them out: the agent still sees who is calling.
 func (s *Service) details(ctx context.Context, m *Match) {
 	id := m.Contact.ID
-	if c, err := s.o.Records.GetContact(ctx, id); err == nil {
-		m.Segment = segmentOf(c.Custom)
-	} else {
-		s.log.Warn("pop: contact unavailable", "contact", id, "err", err)
-	}
 	if h, err := s.o.Records.RecentActivities(ctx, id, s.o.HistoryLimit); err == nil {
 		m.History = h
 	} else {
@@ -338,22 +333,6 @@ func (s *Service) details(ctx context.Context, m *Match) {
 	} else {
 		s.log.Warn("pop: tasks unavailable", "contact", id, "err", err)
 	}
-}
-
-func segmentOf(custom json.RawMessage) string {
-	if len(custom) == 0 {
-		return ""
-	}
-	var f struct {
-		Segment any `json:"segment"`
-	}
-	if json.Unmarshal(custom, &f) != nil {
-		return ""
-	}
-	if s, ok := f.Segment.(string); ok {
-		return s
-	}
-	return ""
 }
 
 func callInfo(c telephony.Call, node string) CallInfo {

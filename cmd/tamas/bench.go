@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,8 +64,21 @@ func cmdBench(ctx context.Context, configPath string, args []string, e env) erro
 	fs.StringVar(&o.redis, "redis", "127.0.0.1:6379", "Redis address")
 	fs.StringVar(&o.db, "db", filepath.Join(os.TempDir(), "tamas-bench"), "directory for the seeded SQLite files")
 	fs.StringVar(&o.url, "url", "", "(idle-clients) the hub to connect to")
+	fs.IntVar(&o.warmup, "warmup", 50_000, "(pop) lookups run before measuring, as a node that has been up a while has done")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if o.nodes != 1 && (o.nodes != 2 || o.bus != "redis") {
 		return usageErr("-nodes 2 needs -bus redis")
@@ -90,6 +104,7 @@ func cmdBench(ctx context.Context, configPath string, args []string, e env) erro
 
 type benchOptions struct {
 	consoles, contacts, nodes int
+	warmup                    int
 	rate                      float64
 	duration                  time.Duration
 	bus, redis, db, url       string
@@ -327,10 +342,26 @@ func benchPop(ctx context.Context, o benchOptions) error {
 		return err
 	}
 	defer closeAll()
+	if o.warmup > 0 {
+		fmt.Fprintf(o.out, "warming up with %d lookups…\n", o.warmup)
+		g := seed.New(1)
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Go(func() {
+				r := rand.New(rand.NewPCG(uint64(w), 9))
+				for range o.warmup / 4 {
+					if res, err := dir.Lookup(ctx, g.MobileNumber(r.IntN(o.contacts))); err == nil && len(res.Matches) > 0 {
+						_, _ = st.RecentActivities(ctx, res.Matches[0].Contact.ID, 5)
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
 	svc := screenpop.NewService(screenpop.Options{Lookup: dir, Records: st, Publisher: catch.bus,
 		Targets: agentTargets{}, Node: "bench", Logger: slog.New(slog.DiscardHandler)})
 	var sentAt sync.Map // pop id → time the call event arrived
-	rec := &recorder{}
+	rec, build := &recorder{}, &recorder{}
 	closeConsoles, err := connectConsoles(ctx, serve, o.consoles, func(_ int, f []byte) {
 		now := time.Now()
 		id, v := popIDOf(f)
@@ -339,6 +370,12 @@ func benchPop(ctx context.Context, o benchOptions) error {
 		}
 		if t0, ok := sentAt.Load(id); ok {
 			rec.add(now.Sub(t0.(time.Time)))
+		}
+		if i := bytes.Index(f, []byte(`"build_us":`)); i >= 0 {
+			rest := f[i+len(`"build_us":`):]
+			if us, err := strconv.ParseInt(string(rest[:bytes.IndexAny(rest, ",}")]), 10, 64); err == nil {
+				build.add(time.Duration(us) * time.Microsecond)
+			}
 		}
 	})
 	if err != nil {
@@ -367,6 +404,7 @@ func benchPop(ctx context.Context, o benchOptions) error {
 	time.Sleep(500 * time.Millisecond)
 	closeConsoles()
 	rec.report(o.out, fmt.Sprintf("pop: %d contacts, %d consoles, %.0f calls/s, %d node(s), %s bus", o.contacts, o.consoles, o.rate, o.nodes, o.bus), sent)
+	build.report(o.out, "  of which building the pop (lookup, history, tasks)", sent)
 	return nil
 }
 

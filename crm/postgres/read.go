@@ -45,9 +45,10 @@ const matchSQL = `WITH t AS (
     SELECT DISTINCT ON (contact_id) * FROM t ORDER BY contact_id, tier, pos
 )
 SELECT m.tier, m.label, m.raw, coalesce(m.e164, ''), m.national, m.has_cc, m.ext,
-    c.id, c.kind, c.display_name, c.status, c.owner, c.tags, c.last_interaction_at, ` + orgsOfSQL + `
+    c.id, c.kind, c.display_name, c.status, c.owner, c.tags, c.last_interaction_at, c.segment, ` + orgsOfSQL + `
 FROM m CROSS JOIN LATERAL (
-    SELECT c.id, c.kind, c.display_name, c.status, c.owner, c.tags, c.last_interaction_at
+    SELECT c.id, c.kind, c.display_name, c.status, c.owner, c.tags, c.last_interaction_at,
+        coalesce(c.custom->>'segment', '') AS segment
     FROM contacts c WHERE c.id = m.contact_id AND c.deleted_at IS NULL LIMIT 1) c
 ORDER BY m.tier, c.kind = 'organization', c.last_interaction_at DESC NULLS LAST, c.id
 LIMIT $4`
@@ -75,7 +76,7 @@ func (s *Store) MatchPhone(ctx context.Context, key crm.PhoneKey, limit int) ([]
 		var last *time.Time
 		if err := rows.Scan(&tier, &label, &m.Phone.Raw, &m.Phone.E164, &m.Phone.National, &m.Phone.HasCountryCode,
 			&m.Phone.Ext, &m.Contact.ID, &kind, &m.Contact.DisplayName, &status, &m.Contact.Owner, &m.Contact.Tags,
-			&last, &m.Contact.Organizations); err != nil {
+			&last, &m.Contact.Segment, &m.Contact.Organizations); err != nil {
 			return nil, fmt.Errorf("match phone: %w", err)
 		}
 		if tier < 0 || tier >= len(tiers) {

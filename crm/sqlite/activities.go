@@ -5,12 +5,19 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/tamas-cc/tamas/crm"
 )
 
 var _ crm.ActivityStore = (*Store)(nil)
+
+const (
+	activityCols = `id, contact_id, kind, call_id, direction, number, agent, subject, body, disposition, at,
+		duration_ms, created_at`
+	taskCols = `id, contact_id, title, due_at, assignee, created_at`
+)
 
 // AddActivity implements crm.ActivityStore.
 func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
@@ -66,9 +73,18 @@ func liveContact(ctx context.Context, tx *sql.Tx, id int64) error {
 
 // RecentActivities implements crm.ActivityStore.
 func (s *Store) RecentActivities(ctx context.Context, contactID int64, limit int) ([]crm.Activity, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, contact_id, kind, call_id, direction, number, agent, subject, body,
-		disposition, at, duration_ms, created_at FROM activities WHERE contact_id=? ORDER BY at DESC, id DESC LIMIT `+
-		fmt.Sprint(crm.ClampLimit(limit)), contactID)
+	q, err := s.stmts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("activities: %w", err)
+	}
+	limit = crm.ClampLimit(limit)
+	var rows *sql.Rows
+	if limit == crm.DefaultRecords {
+		rows, err = q.recent.QueryContext(ctx, contactID)
+	} else {
+		rows, err = s.r.QueryContext(ctx, `SELECT `+activityCols+` FROM activities WHERE contact_id=?
+			ORDER BY at DESC, id DESC LIMIT `+strconv.Itoa(limit), contactID)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("activities: %w", err)
 	}
@@ -129,8 +145,18 @@ func (s *Store) CompleteTask(ctx context.Context, id int64, at time.Time) error 
 
 // OpenTasks implements crm.ActivityStore.
 func (s *Store) OpenTasks(ctx context.Context, contactID int64, limit int) ([]crm.Task, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, contact_id, title, due_at, assignee, created_at FROM tasks
-		WHERE contact_id=? AND done_at IS NULL ORDER BY due_at, id LIMIT `+fmt.Sprint(crm.ClampLimit(limit)), contactID)
+	q, err := s.stmts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tasks: %w", err)
+	}
+	limit = crm.ClampLimit(limit)
+	var rows *sql.Rows
+	if limit == crm.DefaultRecords {
+		rows, err = q.open.QueryContext(ctx, contactID)
+	} else {
+		rows, err = s.r.QueryContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE contact_id=? AND done_at IS NULL
+			ORDER BY due_at, id LIMIT `+strconv.Itoa(limit), contactID)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("tasks: %w", err)
 	}

@@ -17,7 +17,10 @@ const matchRows = 2 * crm.MaxMatches
 
 // readStmts are prepared once: the lookup is the hot path of every call.
 type readStmts struct {
-	match, orgsOf *sql.Stmt
+	match, orgsOf, orgsOfOne *sql.Stmt
+	// recent and open read DefaultRecords rows: the page a pop shows. The
+	// LIMIT is a literal for the reason given in prepareRead.
+	recent, open *sql.Stmt
 }
 
 // stmts prepares the read statements on first use; it fails until the
@@ -46,7 +49,8 @@ func prepareRead(ctx context.Context, db *sql.DB) (*readStmts, error) {
 	// a bound value can change its plan, and that was 40% of a lookup.
 	q.match, err = db.PrepareContext(ctx, `
 SELECT m.tier, p.label, p.raw, coalesce(p.e164,''), p.national, p.has_cc, p.ext,
-       c.id, c.kind, c.display_name, c.status, c.owner, c.tags, c.last_interaction_at
+       c.id, c.kind, c.display_name, c.status, c.owner, c.tags, c.last_interaction_at,
+       coalesce(CAST(json_extract(c.custom, '$.segment') AS TEXT), '')
 FROM (
     SELECT 0 AS tier, id FROM phones WHERE ?1 <> '' AND e164 = ?1 AND e164 IS NOT NULL
     UNION ALL
@@ -70,12 +74,39 @@ WHERE m.person_id IN (SELECT value FROM json_each(?)) ORDER BY m.person_id, o.na
 		q.match.Close()
 		return nil, fmt.Errorf("prepare orgs: %w", err)
 	}
+	// Most callers are one person: a plain equality needs no json_each.
+	q.orgsOfOne, err = db.PrepareContext(ctx, `
+SELECT m.person_id, o.id, o.name FROM memberships m
+JOIN contacts o ON o.id = m.org_id AND o.deleted_at IS NULL
+WHERE m.person_id = ? ORDER BY o.name`)
+	if err != nil {
+		q.match.Close()
+		q.orgsOf.Close()
+		return nil, fmt.Errorf("prepare orgs: %w", err)
+	}
+	// A pop reads each match's history and follow-ups: prepared too.
+	lim := strconv.Itoa(crm.DefaultRecords)
+	q.recent, err = db.PrepareContext(ctx, `SELECT `+activityCols+` FROM activities WHERE contact_id=?
+		ORDER BY at DESC, id DESC LIMIT `+lim)
+	if err == nil {
+		q.open, err = db.PrepareContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE contact_id=? AND done_at IS NULL
+			ORDER BY due_at, id LIMIT `+lim)
+	}
+	if err != nil {
+		for _, st := range []*sql.Stmt{q.match, q.orgsOf, q.orgsOfOne, q.recent} {
+			if st != nil {
+				st.Close()
+			}
+		}
+		return nil, fmt.Errorf("prepare history: %w", err)
+	}
 	return &q, nil
 }
 
 func (q *readStmts) close() {
-	q.match.Close()
-	q.orgsOf.Close()
+	for _, st := range []*sql.Stmt{q.match, q.orgsOf, q.orgsOfOne, q.recent, q.open} {
+		st.Close()
+	}
 }
 
 // MatchPhone implements crm.Store.
@@ -101,7 +132,8 @@ func (s *Store) MatchPhone(ctx context.Context, key crm.PhoneKey, limit int) ([]
 		var label, kind, status, tags string
 		var last sql.NullInt64
 		if err := rows.Scan(&tier, &label, &m.Phone.Raw, &m.Phone.E164, &m.Phone.National, &m.Phone.HasCountryCode,
-			&m.Phone.Ext, &m.Contact.ID, &kind, &m.Contact.DisplayName, &status, &m.Contact.Owner, &tags, &last); err != nil {
+			&m.Phone.Ext, &m.Contact.ID, &kind, &m.Contact.DisplayName, &status, &m.Contact.Owner, &tags, &last,
+			&m.Contact.Segment); err != nil {
 			return nil, fmt.Errorf("match phone: %w", err)
 		}
 		if seen[m.Contact.ID] || len(out) == limit {
@@ -122,7 +154,11 @@ func (s *Store) MatchPhone(ctx context.Context, key crm.PhoneKey, limit int) ([]
 		return nil, fmt.Errorf("match phone: %w", err)
 	}
 	if len(people) > 0 {
-		orgs, err := orgsOf(ctx, q.orgsOf, people)
+		st, arg := q.orgsOf, any(jsonText(people))
+		if len(people) == 1 {
+			st, arg = q.orgsOfOne, people[0]
+		}
+		orgs, err := orgsOf(ctx, st, arg)
 		if err != nil {
 			return nil, err
 		}
@@ -144,8 +180,8 @@ func decodeTags(s string) []string {
 	return t
 }
 
-func orgsOf(ctx context.Context, st *sql.Stmt, ids []int64) (map[int64][]crm.OrgRef, error) {
-	rows, err := st.QueryContext(ctx, jsonText(ids))
+func orgsOf(ctx context.Context, st *sql.Stmt, arg any) (map[int64][]crm.OrgRef, error) {
+	rows, err := st.QueryContext(ctx, arg)
 	if err != nil {
 		return nil, fmt.Errorf("organizations: %w", err)
 	}
@@ -206,7 +242,7 @@ func (s *Store) loadChildren(ctx context.Context, list []crm.Contact) error {
 	if err != nil {
 		return err
 	}
-	orgs, err := orgsOf(ctx, q.orgsOf, people)
+	orgs, err := orgsOf(ctx, q.orgsOf, jsonText(people))
 	if err != nil {
 		return err
 	}
