@@ -39,8 +39,19 @@ type conn struct {
 	hub    *Hub
 	ws     *websocket.Conn
 	client Client
-	send   chan []byte
 	done   chan struct{}
+
+	// Frames wait in queue for a writer goroutine that exists only while
+	// there is something to write, and a timer (no goroutine) sends pings
+	// and re-checks the session: an idle console costs one goroutine, its
+	// reader.
+	qmu       sync.Mutex
+	queue     [][]byte
+	writing   bool
+	stopped   bool
+	writers   sync.WaitGroup
+	timer     *time.Timer
+	lastCheck time.Time
 
 	once    sync.Once
 	reason  string
@@ -55,7 +66,7 @@ func (h *Hub) ServeConsole(w http.ResponseWriter, r *http.Request, cl Client) {
 		h.log.Info("push: websocket upgrade failed", "user", cl.Username, "err", err)
 		return
 	}
-	c := &conn{hub: h, ws: ws, client: cl, send: make(chan []byte, h.o.SendQueue), done: make(chan struct{})}
+	c := &conn{hub: h, ws: ws, client: cl, done: make(chan struct{}), lastCheck: time.Now()}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -76,11 +87,11 @@ func (h *Hub) ServeConsole(w http.ResponseWriter, r *http.Request, cl Client) {
 		h.wg.Done()
 	}()
 
-	var writer sync.WaitGroup
-	writer.Go(c.writeLoop)
+	c.timer = time.AfterFunc(time.Hour, c.tick)
+	c.timer.Reset(c.nextTick())
 	defer func() {
 		c.shutdown(websocket.CloseNormalClosure, "")
-		writer.Wait()
+		c.writers.Wait()
 		c.closing.Wait()
 		c.drain()
 		ws.Close()
@@ -229,6 +240,12 @@ func (c *conn) disconnected(err error) {
 func (c *conn) shutdown(code int, reason string) {
 	c.once.Do(func() {
 		c.reason = reason
+		c.qmu.Lock()
+		c.stopped = true
+		c.qmu.Unlock()
+		if c.timer != nil {
+			c.timer.Stop()
+		}
 		if reason != "" {
 			c.hub.m.closes.WithLabelValues(closeLabel(code)).Inc()
 		}
@@ -243,54 +260,92 @@ func (c *conn) shutdown(code int, reason string) {
 	})
 }
 
+// pingFrame marks a ping in the queue, so that pings and frames are
+// written by the same goroutine.
+var pingFrame = []byte{}
+
 // enqueue hands a frame to the writer without ever waiting: a console
 // whose queue is full is cut off, so it cannot slow anyone down.
 func (c *conn) enqueue(f []byte) {
-	select {
-	case c.send <- f:
-	case <-c.done:
-	default:
+	c.qmu.Lock()
+	if c.stopped {
+		c.qmu.Unlock()
+		return
+	}
+	if len(c.queue) >= c.hub.o.SendQueue {
+		c.qmu.Unlock()
 		c.fail(closeTooSlow, "too slow")
+		return
+	}
+	c.queue = append(c.queue, f)
+	start := !c.writing
+	if start {
+		c.writing = true
+		c.writers.Add(1)
+	}
+	c.qmu.Unlock()
+	if start {
+		go c.write()
 	}
 }
 
-func (c *conn) writeLoop() {
+// write drains the queue and returns when it is empty.
+func (c *conn) write() {
+	defer c.writers.Done()
 	o := &c.hub.o
-	ping := time.NewTicker(o.PingInterval)
-	defer ping.Stop()
-	check := time.NewTicker(o.CheckInterval)
-	defer check.Stop()
 	for {
-		select {
-		case <-c.done:
+		c.qmu.Lock()
+		if len(c.queue) == 0 || c.stopped {
+			c.queue = nil // an idle console keeps no buffer
+			c.writing = false
+			c.qmu.Unlock()
 			return
-		case f := <-c.send:
+		}
+		f := c.queue[0]
+		c.queue[0] = nil
+		c.queue = c.queue[1:]
+		c.qmu.Unlock()
+		var err error
+		if len(f) == 0 {
+			err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(o.WriteTimeout))
+		} else {
 			_ = c.ws.SetWriteDeadline(time.Now().Add(o.WriteTimeout))
-			if err := c.ws.WriteMessage(websocket.TextMessage, f); err != nil {
-				c.hub.log.Debug("push: write failed", "user", c.client.Username, "err", err)
-				c.shutdown(closeTooSlow, "write failed")
-				return
-			}
-			c.hub.m.frames.Inc()
-		case <-ping.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(o.WriteTimeout)); err != nil {
-				c.shutdown(closeTooSlow, "ping failed")
-				return
-			}
-		case <-check.C:
-			if c.client.Check == nil {
-				continue
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			err := c.client.Check(ctx)
-			cancel()
-			if err != nil {
-				c.hub.log.Info("push: session ended", "user", c.client.Username, "err", err)
-				c.shutdown(closeSessionEnded, "session ended")
-				return
+			if err = c.ws.WriteMessage(websocket.TextMessage, f); err == nil {
+				c.hub.m.frames.Inc()
 			}
 		}
+		if err != nil {
+			c.hub.log.Debug("push: write failed", "user", c.client.Username, "err", err)
+			c.shutdown(closeTooSlow, "write failed")
+			return
+		}
 	}
+}
+
+// tick pings the console and, every CheckInterval, re-checks its session.
+func (c *conn) tick() {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	c.enqueue(pingFrame)
+	if c.client.Check != nil && time.Since(c.lastCheck) >= c.hub.o.CheckInterval {
+		c.lastCheck = time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := c.client.Check(ctx)
+		cancel()
+		if err != nil {
+			c.hub.log.Info("push: session ended", "user", c.client.Username, "err", err)
+			c.shutdown(closeSessionEnded, "session ended")
+			return
+		}
+	}
+	c.timer.Reset(c.nextTick())
+}
+
+func (c *conn) nextTick() time.Duration {
+	return min(c.hub.o.PingInterval, c.hub.o.CheckInterval)
 }
 
 func welcomeFrame(cl Client) []byte {

@@ -40,7 +40,7 @@ type Options struct {
 	// Registry receives the hub's metrics; nil means none.
 	Registry prometheus.Registerer
 	// SendQueue is how many frames may wait for a slow console before it
-	// is disconnected (256).
+	// is disconnected (64: a call makes a handful).
 	SendQueue int
 	// WriteTimeout bounds one frame's write (10 s).
 	WriteTimeout time.Duration
@@ -76,7 +76,7 @@ func (o *Options) defaults() {
 	def(&o.HelloTimeout, 10*time.Second)
 	def(&o.CheckInterval, 30*time.Second)
 	if o.SendQueue <= 0 {
-		o.SendQueue = 256
+		o.SendQueue = 64
 	}
 	if o.MaxFrame <= 0 {
 		o.MaxFrame = 4 << 10

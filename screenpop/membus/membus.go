@@ -34,11 +34,11 @@ type channel struct {
 // never runs subscriber code; the queue is unbounded because callbacks are
 // required not to block and the hub bounds per-console queues itself.
 type sub struct {
-	fn   func(screenpop.Message)
-	mu   sync.Mutex
-	q    []screenpop.Message
-	wake chan struct{}
-	done chan struct{}
+	fn      func(screenpop.Message)
+	mu      sync.Mutex
+	q       []screenpop.Message
+	running bool
+	stopped bool
 }
 
 // New returns a bus keeping ret per channel (DefaultRetention when zero).
@@ -102,7 +102,7 @@ func (b *Bus) trim(c *channel, now time.Time) {
 
 // Subscribe implements screenpop.Bus.
 func (b *Bus) Subscribe(ctx context.Context, channel string, fn func(screenpop.Message)) (func(), error) {
-	s := &sub{fn: fn, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	s := &sub{fn: fn}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -110,7 +110,6 @@ func (b *Bus) Subscribe(ctx context.Context, channel string, fn func(screenpop.M
 	}
 	b.ch(channel).subs[s] = struct{}{}
 	b.mu.Unlock()
-	go s.run()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -119,42 +118,47 @@ func (b *Bus) Subscribe(ctx context.Context, channel string, fn func(screenpop.M
 				delete(c.subs, s)
 			}
 			b.mu.Unlock()
-			close(s.done)
+			s.stop()
 		})
 	}, nil
 }
 
 func (s *sub) push(m screenpop.Message) {
 	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return
+	}
 	s.q = append(s.q, m)
+	start := !s.running
+	s.running = start || s.running
 	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
+	if start {
+		go s.run()
 	}
 }
 
+// run delivers queued messages in order and returns when the queue is
+// empty: an idle subscription holds no goroutine.
 func (s *sub) run() {
-	var batch []screenpop.Message
 	for {
-		select {
-		case <-s.done:
-			return
-		case <-s.wake:
-		}
 		s.mu.Lock()
-		batch, s.q = s.q, batch[:0]
-		s.mu.Unlock()
-		for _, m := range batch {
-			select {
-			case <-s.done:
-				return
-			default:
-			}
-			s.fn(m)
+		if len(s.q) == 0 || s.stopped {
+			s.q, s.running = nil, false
+			s.mu.Unlock()
+			return
 		}
-		clear(batch)
+		m := s.q[0]
+		s.q = s.q[1:]
+		s.mu.Unlock()
+		s.fn(m)
 	}
+}
+
+func (s *sub) stop() {
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
 }
 
 // History implements screenpop.Bus.

@@ -221,7 +221,7 @@ func decodeEntry(channel, epoch string, e redis.XMessage) (screenpop.Message, bo
 // one pub/sub connection.
 func (b *Bus) Subscribe(ctx context.Context, channel string, fn func(screenpop.Message)) (func(), error) {
 	_, _, _, ps := b.keys(channel)
-	s := &sub{channel: channel, fn: fn, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	s := &sub{channel: channel, fn: fn}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -245,9 +245,8 @@ func (b *Bus) Subscribe(ctx context.Context, channel string, fn func(screenpop.M
 			return nil, fmt.Errorf("redis bus: subscribe %s: %w", channel, err)
 		}
 	}
-	go s.run()
 	var once sync.Once
-	return func() { once.Do(func() { b.remove(ps, s); close(s.done) }) }, nil
+	return func() { once.Do(func() { b.remove(ps, s); s.stop() }) }, nil
 }
 
 func (b *Bus) remove(ps string, s *sub) {
@@ -355,39 +354,44 @@ type sub struct {
 	fn      func(screenpop.Message)
 	mu      sync.Mutex
 	q       []screenpop.Message
-	wake    chan struct{}
-	done    chan struct{}
+	running bool
+	stopped bool
 }
 
 func (s *sub) push(m screenpop.Message) {
 	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return
+	}
 	s.q = append(s.q, m)
+	start := !s.running
+	s.running = start || s.running
 	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
+	if start {
+		go s.run()
 	}
 }
 
+// run delivers queued messages in order and returns when the queue is
+// empty: an idle subscription holds no goroutine.
 func (s *sub) run() {
-	var batch []screenpop.Message
 	for {
-		select {
-		case <-s.done:
-			return
-		case <-s.wake:
-		}
 		s.mu.Lock()
-		batch, s.q = s.q, batch[:0]
-		s.mu.Unlock()
-		for _, m := range batch {
-			select {
-			case <-s.done:
-				return
-			default:
-			}
-			s.fn(m)
+		if len(s.q) == 0 || s.stopped {
+			s.q, s.running = nil, false
+			s.mu.Unlock()
+			return
 		}
-		clear(batch)
+		m := s.q[0]
+		s.q = s.q[1:]
+		s.mu.Unlock()
+		s.fn(m)
 	}
+}
+
+func (s *sub) stop() {
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
 }
