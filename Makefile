@@ -1,10 +1,15 @@
-# Tamas — make targets. The two a newcomer needs: `make run` and `make test`.
+# Tamas — make targets. The two a newcomer needs: `make demo` and `make test`.
 GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN     := bin
 
-.PHONY: run build test vet fmt-check fuzz bench clean
+.PHONY: demo run build test vet fmt-check fuzz bench clean
+
+# A seeded node with demo agents and a simulated call every few seconds:
+# open the printed URL, sign in with a printed login, watch the pops.
+demo: build
+	$(BIN)/tamas demo
 
 # Serve on the embedded SQLite store with default settings.
 run: build
