@@ -21,3 +21,21 @@ go test -run '^$' -bench 'BenchmarkImport' -benchtime 3x -timeout 30m ./crm/cont
 
 echo "== phone number parsing"
 go test -run '^$' -bench . -benchmem ./crm/phone
+
+echo "== screen-pops: call event → pop frame read by the console, 1,000 consoles"
+go build -o bin/tamas ./cmd/tamas
+for rate in 100 1000; do
+	bin/tamas bench pop -contacts "$TAMAS_BENCH_CONTACTS" -consoles 1000 -rate "$rate" -duration 10s -db "$TAMAS_BENCH_DIR"
+	bin/tamas bench pop -contacts "$TAMAS_BENCH_CONTACTS" -consoles 1000 -rate "$rate" -duration 10s -db "$TAMAS_BENCH_DIR" -bus redis -nodes 2
+done
+
+echo "== screen-pops: delivery alone (published → frame read)"
+for rate in 100 1000; do
+	bin/tamas bench deliver -consoles 1000 -rate "$rate" -duration 10s
+	bin/tamas bench deliver -consoles 1000 -rate "$rate" -duration 10s -bus redis
+done
+
+echo "== screen-pops: memory per idle console, and a reconnect storm"
+bin/tamas bench idle -consoles 10000
+bin/tamas bench storm -consoles 1000
+bin/tamas bench storm -consoles 1000 -bus redis -nodes 2
