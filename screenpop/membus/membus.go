@@ -96,12 +96,18 @@ func (b *Bus) trim(c *channel, now time.Time) {
 		drop++
 	}
 	if drop > 0 {
-		c.ring = append(c.ring[:0:0], c.ring[drop:]...)
+		// Reslicing rather than copying keeps a full channel's publish
+		// O(1): append moves the survivors only when capacity runs out.
+		clear(c.ring[:drop])
+		c.ring = c.ring[drop:]
 	}
 }
 
 // Subscribe implements screenpop.Bus.
 func (b *Bus) Subscribe(ctx context.Context, channel string, fn func(screenpop.Message)) (func(), error) {
+	if fn == nil {
+		return nil, errors.New("membus: subscribe without a callback")
+	}
 	s := &sub{fn: fn}
 	b.mu.Lock()
 	if b.closed {
@@ -214,10 +220,17 @@ func (b *Bus) Position(ctx context.Context, channel string) (screenpop.Position,
 	return pos, nil
 }
 
-// Close stops publishing; subscriptions end when cancelled.
+// Close stops publishing and ends every subscription; a callback already
+// running finishes on its own.
 func (b *Bus) Close() error {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.closed = true
-	b.mu.Unlock()
+	for _, c := range b.chans {
+		for s := range c.subs {
+			s.stop()
+		}
+		clear(c.subs)
+	}
 	return nil
 }

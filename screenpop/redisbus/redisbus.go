@@ -1,11 +1,17 @@
 // Package redisbus is the screenpop bus for several Tamas nodes sharing one
-// Redis. Redis pub/sub alone delivers at most once and forgets what a
-// disconnected node missed, so each channel is also a Stream: one Lua
-// script numbers a message (INCR), appends it to the channel's stream
-// (XADD, trimmed to the retention) and publishes it, atomically. Live
-// delivery rides pub/sub; catching up reads the stream. A node that lost its
-// pub/sub connection is told so on resubscription and reads what it missed
-// from the stream — the design Centrifugo's Redis engine uses.
+// Redis, built the way Centrifugo's Redis engine is.
+//
+// Each bus channel has an epoch key, a seq counter and a Stream holding its
+// history. One Lua script publishes atomically: it makes sure the epoch
+// exists (a fresh random one, with an empty history, when the channel's
+// keys are gone), numbers the message, appends it to the stream as
+// "<seq>-0" with the Redis time, refreshes the expiries and PUBLISHes it.
+// History reads the stream and the position from one instant in a second
+// script; seqs beyond the count (the stream is trimmed with MAXLEN ~),
+// entries older than the age and any hole mean ErrHistoryGone. Live
+// delivery rides one pub/sub connection per node; when go-redis reconnects
+// and resubscribes, every subscription of the channel is told to catch up
+// from History, since pub/sub forgets what a broken connection missed.
 package redisbus
 
 import (
@@ -18,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -28,50 +35,52 @@ import (
 // Options configure a Bus.
 type Options struct {
 	// Prefix namespaces the bus's keys and pub/sub channels ("tamas:bus:").
-	Prefix    string
+	Prefix string
+	// Retention is kept per channel (screenpop.DefaultRetention when zero).
 	Retention screenpop.Retention
 	Logger    *slog.Logger
 }
 
 // Bus is a Redis-backed [screenpop.Bus].
 type Bus struct {
-	c      redis.UniversalClient
-	o      Options
-	log    *slog.Logger
-	pub    *redis.Script
-	now    func() time.Time
-	ctx    context.Context
-	cancel context.CancelFunc
+	c   redis.UniversalClient
+	o   Options
+	log *slog.Logger
+	// streamTTL lets an idle channel's history vanish once it is all older
+	// than the retention age; metaTTL keeps its epoch and seq much longer,
+	// so a console that saw the last message of a quiet channel resumes
+	// without a reset.
+	streamTTL, metaTTL time.Duration
 
-	mu        sync.Mutex
-	ps        *redis.PubSub
-	subs      map[string]map[*sub]struct{} // pub/sub channel → local subscriptions
-	confirmed map[string]bool
-	wg        sync.WaitGroup
-	closed    bool
+	closed  atomic.Bool
+	closing chan struct{}
+
+	// opMu orders SUBSCRIBE and UNSUBSCRIBE as the topic table changes, so
+	// Redis ends up subscribed exactly to the channels with subscribers.
+	opMu sync.Mutex
+
+	mu     sync.Mutex
+	ps     *redis.PubSub
+	read   chan struct{} // closed when the reader has stopped
+	topics map[string]*topic
 }
 
-// publishScript keeps numbering, history and fan-out in one atomic step, so
-// a message is never numbered without being kept or kept without being
-// announced. A channel whose keys expired starts a new epoch.
-var publishScript = redis.NewScript(`
-local epoch = redis.call('GET', KEYS[3])
-if not epoch then
-  epoch = ARGV[2]
-  redis.call('SET', KEYS[3], epoch)
-  redis.call('DEL', KEYS[1], KEYS[2])
-end
-local seq = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[3], seq .. '-1', 'd', ARGV[1], 't', ARGV[6])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('EXPIRE', KEYS[2], ARGV[4])
-redis.call('EXPIRE', KEYS[3], ARGV[4])
-redis.call('PUBLISH', ARGV[5], epoch .. ' ' .. seq .. ' ' .. ARGV[6] .. ' ' .. ARGV[1])
-return {epoch, seq}
-`)
+// topic is one pub/sub channel this node is subscribed to.
+type topic struct {
+	channel   string // the bus channel
+	subs      map[*sub]struct{}
+	confirmed bool
+	ready     chan struct{} // closed at the first SUBSCRIBE confirmation
+}
 
-// New returns a bus on client; the caller keeps ownership of the client.
+var errClosed = errors.New("redis bus: closed")
+
+// New returns a bus on client after checking that Redis answers; the
+// caller keeps ownership of the client and closes it after the bus.
 func New(ctx context.Context, client redis.UniversalClient, o Options) (*Bus, error) {
+	if client == nil {
+		return nil, errors.New("redis bus: no client")
+	}
 	if o.Prefix == "" {
 		o.Prefix = "tamas:bus:"
 	}
@@ -87,22 +96,71 @@ func New(ctx context.Context, client redis.UniversalClient, o Options) (*Bus, er
 	if err := client.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("redis bus: %w", err)
 	}
-	if err := publishScript.Load(ctx, client).Err(); err != nil {
-		return nil, fmt.Errorf("redis bus: loading script: %w", err)
-	}
-	bctx, cancel := context.WithCancel(context.Background())
-	return &Bus{c: client, o: o, log: o.Logger, pub: publishScript, now: time.Now, ctx: bctx, cancel: cancel,
-		subs: map[string]map[*sub]struct{}{}, confirmed: map[string]bool{}}, nil
+	streamTTL := o.Retention.Age + time.Minute
+	return &Bus{
+		c: client, o: o, log: o.Logger,
+		streamTTL: streamTTL, metaTTL: max(24*time.Hour, 2*streamTTL),
+		closing: make(chan struct{}),
+		topics:  map[string]*topic{},
+	}, nil
 }
 
-func (b *Bus) keys(channel string) (stream, seq, epoch, pubsub string) {
+// keys names a channel's keys. The channel sits in a hash tag so that a
+// Redis Cluster keeps all three in one slot, as the scripts need.
+func (b *Bus) keys(channel string) (keys []string, pubsub string) {
 	base := b.o.Prefix + "{" + channel + "}"
-	return base + ":s", base + ":n", base + ":e", base
+	return []string{base + ":s", base + ":n", base + ":e"}, base
 }
 
-// ttl keeps an idle channel's keys a while past the retention age, so
-// expiry never takes messages a console could still ask for.
-func (b *Bus) ttl() int64 { return int64((2*b.o.Retention.Age + time.Minute) / time.Second) }
+// scriptLib is shared by both scripts; KEYS are stream, seq, epoch.
+// ensure keeps epoch and seq together: if either is missing the channel's
+// history is lost, so it starts over with a fresh epoch and no stream.
+const scriptLib = `
+if redis.replicate_commands then redis.replicate_commands() end
+local function ensure(fresh, ttl)
+  local epoch = redis.call('GET', KEYS[3])
+  local seq = redis.call('GET', KEYS[2])
+  if epoch and seq then return epoch, seq end
+  redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[3], fresh, 'PX', ttl)
+  redis.call('SET', KEYS[2], '0', 'PX', ttl)
+  return fresh, '0'
+end
+local function now()
+  local t = redis.call('TIME')
+  return t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
+end
+`
+
+// publishScript: ARGV data, fresh epoch, max length, meta TTL ms, stream
+// TTL ms, pub/sub channel. XADD comes before the counter moves: should it
+// fail, no seq is spent on a message that was never kept.
+var publishScript = redis.NewScript(scriptLib + `
+local epoch, seq = ensure(ARGV[2], ARGV[4])
+seq = tonumber(seq) + 1
+local ts = now()
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'data', ARGV[1], 'ts', ts)
+redis.call('SET', KEYS[2], seq, 'PX', ARGV[4])
+redis.call('PEXPIRE', KEYS[3], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PUBLISH', ARGV[6], epoch .. ' ' .. seq .. ' ' .. ts .. ' ' .. ARGV[1])
+return {epoch, tostring(seq), ts}
+`)
+
+// readScript: ARGV fresh epoch, meta TTL ms, mode, first id, count,
+// expected epoch. It answers epoch, seq, the Redis time and the entries,
+// all from one instant. A reader creates the epoch of an unused channel, so
+// the epoch it reports is the one the first message will carry.
+var readScript = redis.NewScript(scriptLib + `
+local epoch, seq = ensure(ARGV[1], ARGV[2])
+local entries = {}
+if ARGV[3] == 'after' and epoch == ARGV[6] then
+  entries = redis.call('XRANGE', KEYS[1], ARGV[4], '+', 'COUNT', ARGV[5])
+elseif ARGV[3] == 'newest' then
+  entries = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[5])
+end
+return {epoch, seq, now(), entries}
+`)
 
 func newEpoch() string {
 	var r [8]byte
@@ -112,167 +170,291 @@ func newEpoch() string {
 
 // Publish implements screenpop.Bus.
 func (b *Bus) Publish(ctx context.Context, channel string, data []byte) (screenpop.Message, error) {
-	stream, seq, epoch, ps := b.keys(channel)
-	now := b.now()
-	res, err := b.pub.Run(ctx, b.c, []string{stream, seq, epoch},
-		data, newEpoch(), b.o.Retention.Messages, b.ttl(), ps, now.UnixMilli()).Slice()
+	if b.closed.Load() {
+		return screenpop.Message{}, errClosed
+	}
+	keys, ps := b.keys(channel)
+	res, err := publishScript.Run(ctx, b.c, keys, data, newEpoch(), b.o.Retention.Messages,
+		b.metaTTL.Milliseconds(), b.streamTTL.Milliseconds(), ps).Slice()
 	if err != nil {
 		return screenpop.Message{}, fmt.Errorf("redis bus: publish on %s: %w", channel, err)
 	}
-	if len(res) != 2 {
+	var epoch, seqs, ts string
+	ok := len(res) == 3
+	if ok {
+		epoch, ok = res[0].(string)
+	}
+	if ok {
+		seqs, ok = res[1].(string)
+	}
+	if ok {
+		ts, ok = res[2].(string)
+	}
+	seq, err1 := strconv.ParseUint(seqs, 10, 64)
+	ms, err2 := strconv.ParseInt(ts, 10, 64)
+	if !ok || err1 != nil || err2 != nil || seq == 0 || epoch == "" {
 		return screenpop.Message{}, fmt.Errorf("redis bus: publish on %s: unexpected reply %v", channel, res)
 	}
-	ep, _ := res[0].(string)
-	n, _ := res[1].(int64)
-	return screenpop.Message{Channel: channel, Epoch: ep, Seq: uint64(n), Time: now.Truncate(time.Millisecond),
+	return screenpop.Message{Channel: channel, Epoch: epoch, Seq: seq, Time: time.UnixMilli(ms),
 		Data: append([]byte(nil), data...)}, nil
+}
+
+// snapshot is what readScript answers.
+type snapshot struct {
+	pos     screenpop.Position
+	now     int64 // Redis time, ms
+	entries []any
+}
+
+func (b *Bus) snapshot(ctx context.Context, channel, mode string, first uint64, count int, epoch string) (snapshot, error) {
+	keys, _ := b.keys(channel)
+	res, err := readScript.Run(ctx, b.c, keys, newEpoch(), b.metaTTL.Milliseconds(), mode,
+		strconv.FormatUint(first, 10)+"-0", count, epoch).Slice()
+	if err != nil {
+		return snapshot{}, err
+	}
+	var s snapshot
+	var seq, now string
+	ok := len(res) == 4
+	if ok {
+		s.pos.Epoch, ok = res[0].(string)
+	}
+	if ok {
+		seq, ok = res[1].(string)
+	}
+	if ok {
+		now, ok = res[2].(string)
+	}
+	if ok {
+		s.entries, ok = res[3].([]any)
+	}
+	var err1, err2 error
+	s.pos.Seq, err1 = strconv.ParseUint(seq, 10, 64)
+	s.now, err2 = strconv.ParseInt(now, 10, 64)
+	if !ok || err1 != nil || err2 != nil || s.pos.Epoch == "" {
+		return snapshot{}, fmt.Errorf("unexpected reply %v", res)
+	}
+	return s, nil
 }
 
 // Position implements screenpop.Bus.
 func (b *Bus) Position(ctx context.Context, channel string) (screenpop.Position, error) {
-	_, seq, epoch, _ := b.keys(channel)
-	vals, err := b.c.MGet(ctx, epoch, seq).Result()
+	s, err := b.snapshot(ctx, channel, "none", 0, 0, "")
 	if err != nil {
 		return screenpop.Position{}, fmt.Errorf("redis bus: position of %s: %w", channel, err)
 	}
-	return position(vals), nil
-}
-
-func position(vals []any) screenpop.Position {
-	var pos screenpop.Position
-	if s, ok := vals[0].(string); ok {
-		pos.Epoch = s
-	}
-	if s, ok := vals[1].(string); ok {
-		pos.Seq, _ = strconv.ParseUint(s, 10, 64)
-	}
-	return pos
+	return s.pos, nil
 }
 
 // History implements screenpop.Bus.
 func (b *Bus) History(ctx context.Context, channel, epoch string, after uint64, limit int) ([]screenpop.Message, screenpop.Position, error) {
-	stream, seq, epochKey, _ := b.keys(channel)
-	pipe := b.c.Pipeline()
-	mget := pipe.MGet(ctx, epochKey, seq)
-	var rng *redis.XMessageSliceCmd
-	switch {
-	case epoch == "":
-		n := int64(limit)
-		if n <= 0 {
-			n = int64(b.o.Retention.Messages)
-		}
-		rng = pipe.XRevRangeN(ctx, stream, "+", "-", n)
-	case limit > 0:
-		rng = pipe.XRangeN(ctx, stream, fmt.Sprintf("%d-1", after+1), "+", int64(limit))
-	default:
-		rng = pipe.XRange(ctx, stream, fmt.Sprintf("%d-1", after+1), "+")
+	keep := b.o.Retention.Messages
+	count := keep
+	if limit > 0 && limit < count {
+		count = limit
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+	mode := "after"
+	if epoch == "" {
+		mode = "newest"
+	}
+	s, err := b.snapshot(ctx, channel, mode, after+1, count, epoch)
+	if err != nil {
 		return nil, screenpop.Position{}, fmt.Errorf("redis bus: history of %s: %w", channel, err)
 	}
-	pos := position(mget.Val())
-	entries := rng.Val()
-	if epoch == "" {
-		for i, j := 0, len(entries)-1; i < j; i, j = i+1, j-1 {
-			entries[i], entries[j] = entries[j], entries[i]
-		}
+	pos := s.pos
+	// What retention still covers: the newest `keep` seqs, none too old.
+	minSeq := uint64(1)
+	if pos.Seq > uint64(keep) {
+		minSeq = pos.Seq - uint64(keep) + 1
 	}
-	oldest := b.now().Add(-b.o.Retention.Age).UnixMilli()
-	out := make([]screenpop.Message, 0, len(entries))
-	for _, e := range entries {
-		m, ok := decodeEntry(channel, pos.Epoch, e)
-		if !ok {
-			b.log.Error("redis bus: skipping a malformed stream entry", "channel", channel, "id", e.ID)
-			continue
-		}
-		if m.Time.UnixMilli() < oldest {
-			continue
-		}
-		out = append(out, m)
-	}
+	oldest := s.now - b.o.Retention.Age.Milliseconds()
+
 	if epoch == "" {
+		out := make([]screenpop.Message, 0, len(s.entries))
+		for i := len(s.entries) - 1; i >= 0; i-- {
+			m, ok := decodeEntry(channel, pos.Epoch, s.entries[i])
+			if !ok {
+				b.log.Warn("redis bus: skipping a malformed stream entry", "channel", channel)
+				continue
+			}
+			if m.Seq >= minSeq && m.Seq <= pos.Seq && m.Time.UnixMilli() >= oldest {
+				out = append(out, m)
+			}
+		}
 		return out, pos, nil
 	}
+
 	if epoch != pos.Epoch || after > pos.Seq {
 		return nil, pos, screenpop.ErrHistoryGone
 	}
 	if after == pos.Seq {
 		return nil, pos, nil
 	}
-	if len(out) == 0 || out[0].Seq != after+1 {
+	if after+1 < minSeq {
 		return nil, pos, screenpop.ErrHistoryGone
+	}
+	// Everything from after+1 up to the count must be there, contiguous and
+	// young enough; anything else means messages were dropped.
+	want := min(pos.Seq-after, uint64(count))
+	if uint64(len(s.entries)) < want {
+		return nil, pos, screenpop.ErrHistoryGone
+	}
+	out := make([]screenpop.Message, 0, want)
+	for i := range want {
+		m, ok := decodeEntry(channel, pos.Epoch, s.entries[i])
+		if !ok {
+			b.log.Warn("redis bus: malformed stream entry", "channel", channel, "after", after+i)
+			return nil, pos, screenpop.ErrHistoryGone
+		}
+		if m.Seq != after+1+i || m.Time.UnixMilli() < oldest {
+			return nil, pos, screenpop.ErrHistoryGone
+		}
+		out = append(out, m)
 	}
 	return out, pos, nil
 }
 
-func decodeEntry(channel, epoch string, e redis.XMessage) (screenpop.Message, bool) {
-	id, _, _ := strings.Cut(e.ID, "-")
-	seq, err := strconv.ParseUint(id, 10, 64)
-	data, ok1 := e.Values["d"].(string)
-	ts, ok2 := e.Values["t"].(string)
+// decodeEntry reads one XRANGE entry: [id, [field, value, …]].
+func decodeEntry(channel, epoch string, v any) (screenpop.Message, bool) {
+	e, ok := v.([]any)
+	if !ok || len(e) != 2 {
+		return screenpop.Message{}, false
+	}
+	id, ok1 := e[0].(string)
+	fields, ok2 := e[1].([]any)
+	if !ok1 || !ok2 {
+		return screenpop.Message{}, false
+	}
+	seqs, _, _ := strings.Cut(id, "-")
+	seq, err := strconv.ParseUint(seqs, 10, 64)
+	if err != nil || seq == 0 {
+		return screenpop.Message{}, false
+	}
+	var data, ts string
+	var haveData, haveTS bool
+	for i := 0; i+1 < len(fields); i += 2 {
+		k, _ := fields[i].(string)
+		val, ok := fields[i+1].(string)
+		switch {
+		case !ok:
+			return screenpop.Message{}, false
+		case k == "data":
+			data, haveData = val, true
+		case k == "ts":
+			ts, haveTS = val, true
+		}
+	}
+	ms, err := strconv.ParseInt(ts, 10, 64)
+	if !haveData || !haveTS || err != nil {
+		return screenpop.Message{}, false
+	}
+	return screenpop.Message{Channel: channel, Epoch: epoch, Seq: seq, Time: time.UnixMilli(ms), Data: []byte(data)}, true
+}
+
+// decodeLive reads a pub/sub payload: "epoch seq ts data".
+func decodeLive(channel, payload string) (screenpop.Message, bool) {
+	epoch, rest, ok1 := strings.Cut(payload, " ")
+	seqs, rest, ok2 := strings.Cut(rest, " ")
+	ts, data, ok3 := strings.Cut(rest, " ")
+	seq, err1 := strconv.ParseUint(seqs, 10, 64)
 	ms, err2 := strconv.ParseInt(ts, 10, 64)
-	if err != nil || !ok1 || !ok2 || err2 != nil {
+	if !ok1 || !ok2 || !ok3 || err1 != nil || err2 != nil || seq == 0 || epoch == "" {
 		return screenpop.Message{}, false
 	}
 	return screenpop.Message{Channel: channel, Epoch: epoch, Seq: seq, Time: time.UnixMilli(ms), Data: []byte(data)}, true
 }
 
 // Subscribe implements screenpop.Bus. All of a node's subscriptions share
-// one pub/sub connection.
+// one pub/sub connection; Subscribe returns once Redis confirmed the
+// channel's subscription, so whatever is published afterwards arrives.
 func (b *Bus) Subscribe(ctx context.Context, channel string, fn func(screenpop.Message)) (func(), error) {
-	_, _, _, ps := b.keys(channel)
-	s := &sub{channel: channel, fn: fn}
+	if fn == nil {
+		return nil, errors.New("redis bus: subscribe without a callback")
+	}
+	_, name := b.keys(channel)
+	s := &sub{fn: fn}
+
+	b.opMu.Lock()
 	b.mu.Lock()
-	if b.closed {
+	if b.closed.Load() {
 		b.mu.Unlock()
-		return nil, errors.New("redis bus: closed")
+		b.opMu.Unlock()
+		return nil, errClosed
 	}
 	if b.ps == nil {
-		b.ps = b.c.Subscribe(b.ctx)
-		ch := b.ps.ChannelWithSubscriptions(redis.WithChannelSize(4096))
-		b.wg.Go(func() { b.read(ch) })
+		// The PubSub outlives any one caller's context.
+		b.ps = b.c.Subscribe(context.WithoutCancel(ctx))
+		b.read = make(chan struct{})
+		go b.reader(b.ps.ChannelWithSubscriptions(redis.WithChannelSize(1024)), b.read)
 	}
-	first := len(b.subs[ps]) == 0
+	t := b.topics[name]
+	first := t == nil
 	if first {
-		b.subs[ps] = map[*sub]struct{}{}
+		t = &topic{channel: channel, subs: map[*sub]struct{}{}, ready: make(chan struct{})}
+		b.topics[name] = t
 	}
-	b.subs[ps][s] = struct{}{}
-	pubsub := b.ps
+	t.subs[s] = struct{}{}
+	ps := b.ps
 	b.mu.Unlock()
+	var err error
 	if first {
-		if err := pubsub.Subscribe(ctx, ps); err != nil {
-			b.remove(ps, s)
-			return nil, fmt.Errorf("redis bus: subscribe %s: %w", channel, err)
+		err = ps.Subscribe(ctx, name)
+	}
+	b.opMu.Unlock()
+
+	if err == nil {
+		select {
+		case <-t.ready:
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-b.closing:
+			err = errClosed
 		}
 	}
-	var once sync.Once
-	return func() { once.Do(func() { b.remove(ps, s); s.stop() }) }, nil
+	if err != nil {
+		b.remove(name, t, s)
+		return nil, fmt.Errorf("redis bus: subscribe to %s: %w", channel, err)
+	}
+	return func() { b.remove(name, t, s) }, nil
 }
 
-func (b *Bus) remove(ps string, s *sub) {
+// remove ends subscription s, unsubscribing the node from the channel when
+// it was the last one. It may run from the subscription's own callback.
+func (b *Bus) remove(name string, t *topic, s *sub) {
+	s.stop()
+	b.opMu.Lock()
+	defer b.opMu.Unlock()
 	b.mu.Lock()
-	delete(b.subs[ps], s)
-	last := len(b.subs[ps]) == 0
-	if last {
-		delete(b.subs, ps)
-		delete(b.confirmed, ps)
+	if _, ok := t.subs[s]; !ok {
+		b.mu.Unlock()
+		return
 	}
-	pubsub := b.ps
-	closed := b.closed
+	delete(t.subs, s)
+	last := len(t.subs) == 0 && b.topics[name] == t
+	if last {
+		delete(b.topics, name)
+	}
+	ps := b.ps
 	b.mu.Unlock()
-	if last && pubsub != nil && !closed {
-		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-		defer cancel()
-		if err := pubsub.Unsubscribe(ctx, ps); err != nil {
-			b.log.Warn("redis bus: unsubscribe failed", "channel", ps, "err", err)
-		}
+	if !last || b.closed.Load() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ps.Unsubscribe(ctx, name); err != nil {
+		// go-redis has forgotten the channel all the same: a reconnection
+		// will not subscribe to it, and until then its messages find no
+		// topic and are dropped.
+		b.log.Warn("redis bus: unsubscribe failed", "channel", t.channel, "err", err)
 	}
 }
 
-// read dispatches pub/sub traffic. A subscription confirmed a second time
-// means go-redis reconnected: messages may have been lost meanwhile, so the
-// channel's subscribers are told to catch up from the stream.
-func (b *Bus) read(ch <-chan any) {
+// reader dispatches everything the pub/sub connection receives; it never
+// blocks on a subscriber. A SUBSCRIBE confirmed a second time means
+// go-redis reconnected and resubscribed: messages published meanwhile were
+// lost, so the channel's subscribers are told to catch up.
+func (b *Bus) reader(ch <-chan any, done chan<- struct{}) {
+	defer close(done)
 	for v := range ch {
 		switch m := v.(type) {
 		case *redis.Subscription:
@@ -280,77 +462,71 @@ func (b *Bus) read(ch <-chan any) {
 				continue
 			}
 			b.mu.Lock()
-			again := b.confirmed[m.Channel]
-			b.confirmed[m.Channel] = true
-			var targets []*sub
-			if again {
-				for s := range b.subs[m.Channel] {
-					targets = append(targets, s)
+			t := b.topics[m.Channel]
+			switch {
+			case t == nil:
+			case !t.confirmed:
+				t.confirmed = true
+				close(t.ready)
+			default:
+				b.log.Debug("redis bus: resubscribed; subscribers catch up from history", "channel", t.channel)
+				for s := range t.subs {
+					s.push(screenpop.Message{Channel: t.channel})
 				}
 			}
 			b.mu.Unlock()
-			if again {
-				b.log.Info("redis bus: resubscribed; catching up", "channel", m.Channel)
-			}
-			for _, s := range targets {
-				s.push(screenpop.Message{Channel: s.channel})
-			}
 		case *redis.Message:
+			msg, ok := decodeLive("", m.Payload)
+			if !ok {
+				b.log.Warn("redis bus: skipping a malformed pub/sub message", "channel", m.Channel, "bytes", len(m.Payload))
+				continue
+			}
 			b.mu.Lock()
-			var targets []*sub
-			for s := range b.subs[m.Channel] {
-				targets = append(targets, s)
+			if t := b.topics[m.Channel]; t != nil {
+				msg.Channel = t.channel
+				for s := range t.subs {
+					s.push(msg)
+				}
 			}
 			b.mu.Unlock()
-			if len(targets) == 0 {
-				continue
-			}
-			msg, ok := decodeLive(targets[0].channel, m.Payload)
-			if !ok {
-				b.log.Error("redis bus: skipping a malformed message", "channel", m.Channel, "bytes", len(m.Payload))
-				continue
-			}
-			for _, s := range targets {
-				s.push(msg)
-			}
 		}
 	}
 }
 
-func decodeLive(channel, payload string) (screenpop.Message, bool) {
-	epoch, rest, ok1 := strings.Cut(payload, " ")
-	seqs, rest, ok2 := strings.Cut(rest, " ")
-	ts, data, ok3 := strings.Cut(rest, " ")
-	seq, err := strconv.ParseUint(seqs, 10, 64)
-	ms, err2 := strconv.ParseInt(ts, 10, 64)
-	if !ok1 || !ok2 || !ok3 || err != nil || err2 != nil || seq == 0 || epoch == "" {
-		return screenpop.Message{}, false
-	}
-	return screenpop.Message{Channel: channel, Epoch: epoch, Seq: seq, Time: time.UnixMilli(ms), Data: []byte(data)}, true
-}
-
-// Close stops delivery; the client stays open for its owner.
+// Close ends every subscription and the pub/sub connection, and waits for
+// the reader; a callback already running finishes on its own. The client
+// stays open for its owner.
 func (b *Bus) Close() error {
 	b.mu.Lock()
-	if b.closed {
+	if b.closed.Swap(true) {
 		b.mu.Unlock()
 		return nil
 	}
-	b.closed = true
-	ps := b.ps
-	b.mu.Unlock()
-	b.cancel()
-	var err error
-	if ps != nil {
-		err = ps.Close()
+	close(b.closing)
+	for _, t := range b.topics {
+		for s := range t.subs {
+			s.stop()
+		}
 	}
-	b.wg.Wait()
-	return err
+	clear(b.topics)
+	ps, read := b.ps, b.read
+	b.mu.Unlock()
+	if ps == nil {
+		return nil
+	}
+	err := ps.Close()
+	<-read
+	if err != nil {
+		return fmt.Errorf("redis bus: close: %w", err)
+	}
+	return nil
 }
 
-// sub runs one subscription's callback on its own goroutine, in order.
+// sub hands one subscription's messages to its callback in order, from a
+// goroutine that runs only while there is something to deliver: an idle
+// subscription holds no goroutine. The queue is unbounded because
+// callbacks must not block and the hub bounds per-console queues itself.
 type sub struct {
-	channel string
 	fn      func(screenpop.Message)
 	mu      sync.Mutex
 	q       []screenpop.Message
@@ -366,15 +542,13 @@ func (s *sub) push(m screenpop.Message) {
 	}
 	s.q = append(s.q, m)
 	start := !s.running
-	s.running = start || s.running
+	s.running = true
 	s.mu.Unlock()
 	if start {
 		go s.run()
 	}
 }
 
-// run delivers queued messages in order and returns when the queue is
-// empty: an idle subscription holds no goroutine.
 func (s *sub) run() {
 	for {
 		s.mu.Lock()
@@ -384,6 +558,7 @@ func (s *sub) run() {
 			return
 		}
 		m := s.q[0]
+		s.q[0] = screenpop.Message{}
 		s.q = s.q[1:]
 		s.mu.Unlock()
 		s.fn(m)
