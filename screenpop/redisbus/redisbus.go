@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -385,7 +386,7 @@ func (b *Bus) Subscribe(ctx context.Context, channel string, fn func(screenpop.M
 		// The PubSub outlives any one caller's context.
 		b.ps = b.c.Subscribe(context.WithoutCancel(ctx))
 		b.read = make(chan struct{})
-		go b.reader(b.ps.ChannelWithSubscriptions(redis.WithChannelSize(1024)), b.read)
+		go b.reader(b.ps, b.read)
 	}
 	t := b.topics[name]
 	first := t == nil
@@ -453,9 +454,35 @@ func (b *Bus) remove(name string, t *topic, s *sub) {
 // blocks on a subscriber. A SUBSCRIBE confirmed a second time means
 // go-redis reconnected and resubscribed: messages published meanwhile were
 // lost, so the channel's subscribers are told to catch up.
-func (b *Bus) reader(ch <-chan any, done chan<- struct{}) {
+//
+// It reads the connection itself rather than through go-redis's message
+// channel: that channel adds a goroutine hand-off to every message, which on
+// a quiet node means waking a sleeping core once more per pop.
+func (b *Bus) reader(ps *redis.PubSub, done chan<- struct{}) {
 	defer close(done)
-	for v := range ch {
+	failures := 0
+	for {
+		v, err := ps.ReceiveTimeout(context.Background(), healthCheck)
+		if err != nil {
+			if b.closed.Load() || errors.Is(err, redis.ErrClosed) {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Quiet for a while: a ping proves the connection is alive,
+				// or fails and makes the next receive reconnect.
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_ = ps.Ping(ctx)
+				cancel()
+				continue
+			}
+			failures++
+			if failures > 1 {
+				time.Sleep(min(time.Duration(failures)*100*time.Millisecond, 2*time.Second))
+			}
+			continue
+		}
+		failures = 0
 		switch m := v.(type) {
 		case *redis.Subscription:
 			if m.Kind != "subscribe" {
@@ -492,6 +519,10 @@ func (b *Bus) reader(ch <-chan any, done chan<- struct{}) {
 		}
 	}
 }
+
+// healthCheck is how long the pub/sub connection may be silent before it
+// is pinged.
+const healthCheck = 30 * time.Second
 
 // Close ends every subscription and the pub/sub connection, and waits for
 // the reader; a callback already running finishes on its own. The client
