@@ -38,6 +38,15 @@
     return new Intl.DateTimeFormat(loc, { dateStyle: "medium", timeStyle: "short" }).format(d);
   }
 
+  // fmtTime is a short clock time for today's calls, the full date otherwise.
+  function fmtTime(iso) {
+    const d = new Date(iso);
+    if (isNaN(d)) return "";
+    if (d.toDateString() !== new Date().toDateString()) return fmtDate(iso);
+    const loc = lang === "fa" ? "fa-IR-u-ca-persian-nu-arabext" : "en-GB";
+    return new Intl.DateTimeFormat(loc, { timeStyle: "short" }).format(d);
+  }
+
   function fmtDuration(ms) {
     const s = Math.max(0, Math.floor(ms / 1000));
     const mm = String(Math.floor(s / 60)).padStart(2, "0");
@@ -453,7 +462,7 @@
       list.append(el("li", {}, el("button", {
         type: "button", class: "recent-call" + (p.id === currentId ? " current" : ""), dataset: { state: p.state },
         onclick: () => { currentId = p.id; render(); renderRecent(); },
-      }, el("span", { text: who }), el("time", { text: fmtDate(p.call.started_at) }))));
+      }, el("span", { text: who }), el("time", { text: fmtTime(p.call.started_at) }))));
     }
   }
 
