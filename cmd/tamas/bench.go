@@ -64,7 +64,7 @@ func cmdBench(ctx context.Context, configPath string, args []string, e env) erro
 	fs.StringVar(&o.redis, "redis", "127.0.0.1:6379", "Redis address")
 	fs.StringVar(&o.db, "db", filepath.Join(os.TempDir(), "tamas-bench"), "directory for the seeded SQLite files")
 	fs.StringVar(&o.url, "url", "", "(idle-clients) the hub to connect to")
-	fs.IntVar(&o.warmup, "warmup", 50_000, "(pop) lookups run before measuring, as a node that has been up a while has done")
+	fs.IntVar(&o.warmup, "warmup", 200_000, "(pop) lookups run before measuring, as a node that has been up a while has done")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
