@@ -1,4 +1,5 @@
-// Package web is Tamas's HTTP face: the REST API under /api/v1, health and
+// Package web is Tamas's HTTP face: the REST API under /api/v1, the agent
+// console (its page, sign-in sessions and websocket admission), health and
 // readiness probes, and Prometheus metrics. Handlers translate between JSON
 // and the domain packages; they hold no business rules of their own.
 //
