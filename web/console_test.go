@@ -409,7 +409,8 @@ func TestConsoleScriptRules(t *testing.T) {
 	// Keys built from data: every value the server may send has its text.
 	for _, k := range []string{"pop_ringing", "pop_queued", "pop_offered", "pop_answered", "pop_held", "pop_ended",
 		"how_exact", "how_national", "how_suffix", "status_lead", "status_qualified", "status_customer",
-		"status_inactive", "kind_call", "kind_note"} {
+		"status_inactive", "kind_call", "kind_note", "state_available", "state_break", "state_wrapup",
+		"state_offline", "reason_lunch", "reason_prayer", "reason_meeting", "reason_training", "reason_other"} {
 		if !enKeys[k] || !faKeys[k] {
 			t.Errorf("key %q is built at run time but missing", k)
 		}

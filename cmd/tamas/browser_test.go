@@ -57,6 +57,9 @@ func startBrowserNode(t *testing.T) *browserNode {
 	if err := svc.CreateUser(ctx, &account.User{Username: "ali", DisplayName: "Ali", Role: account.RoleAgent, Lang: "en"}, "ali-password"); err != nil {
 		t.Fatal(err)
 	}
+	if err := svc.CreateUser(ctx, &account.User{Username: "maryam", Role: account.RoleSupervisor, Lang: "en"}, "maryam-password"); err != nil {
+		t.Fatal(err)
+	}
 	st.Close()
 
 	cfg, err := config.Load("", []string{"TAMAS_DATA_DIR=" + data, "TAMAS_LOG_FORMAT=json"})
@@ -262,6 +265,23 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`body[data-conn=up]`)),
 		waitText(`[data-testid=pop-caller-name]`, "Reload test"),
 		until(`document.documentElement.dir === 'rtl'`),
+	)
+
+	// A supervisor, in another browser, sees ali on the team, and ali's
+	// break as it happens.
+	sup := browser(t)
+	do(t, sup, "supervisor signs in",
+		chromedp.Navigate(n.url),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-username]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=login-username]`), "maryam"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=login-password]`), "maryam-password"),
+		chromedp.Click(chromedp.CSS(`[data-testid=login-submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-conn=up]`)),
+		until(`[...document.querySelectorAll('[data-testid=team] li')].some(li => li.dataset.state === 'available' && li.textContent.includes('ali'))`),
+	)
+	do(t, ctx, "ali takes a break", chromedp.KeyEvent("b"))
+	do(t, sup, "the supervisor sees the break",
+		until(`[...document.querySelectorAll('[data-testid=team] li')].some(li => li.dataset.state === 'break' && li.textContent.includes('ali'))`),
 	)
 
 	// What the browser did is in the database.

@@ -16,6 +16,7 @@
   const leads = new Map(); // pop id → contact created from an unknown caller
   const details = new Map(); // contact id → {history, tasks} fetched on demand
   let currentId = null;
+  const team = new Map(); // username → state, for supervisors
 
   // ---- text, numbers and dates -------------------------------------------
 
@@ -129,6 +130,7 @@
       state = await setState("available", "").catch(() => state);
     }
     showState(state);
+    loadTeam();
     connect();
   }
 
@@ -243,8 +245,9 @@
       case "message":
         savePosition(f.channel, f.epoch, f.seq);
         if (f.data && f.data.kind === "pop" && f.data.pop) onPop(f.data.pop);
-        if (f.data && f.data.kind === "agent_state" && f.data.agent && me && f.data.agent.username === me.username) {
-          showState(f.data.agent);
+        if (f.data && f.data.kind === "agent_state" && f.data.agent && me) {
+          if (f.data.agent.username === me.username) showState(f.data.agent);
+          if (f.channel === "role:supervisor") { team.set(f.data.agent.username, f.data.agent); renderTeam(); }
         }
         break;
     }
@@ -471,6 +474,34 @@
     const clock = $("waiting-clock");
     if (p && clock && p.call.queued_at) clock.textContent = fmtDuration(Date.now() - Date.parse(p.call.queued_at));
   }, 1000);
+
+  // ---- the team, for supervisors -----------------------------------------------
+
+  const isSupervisor = () => me && (me.role === "supervisor" || me.role === "admin");
+
+  async function loadTeam() {
+    $("team-box").hidden = !isSupervisor();
+    if (!isSupervisor()) return;
+    try {
+      const res = await api("GET", "/api/v1/agents");
+      team.clear();
+      for (const a of res.agents || []) team.set(a.username, a);
+      renderTeam();
+    } catch (_) { /* the live updates still arrive */ }
+  }
+
+  function renderTeam() {
+    const list = $("team");
+    clear(list);
+    for (const a of [...team.values()].sort((x, y) => x.username.localeCompare(y.username))) {
+      if (a.state === "offline") continue;
+      const label = t("state_" + a.state) + (a.reason ? " · " + t("reason_" + a.reason) : "");
+      list.append(el("li", { dataset: { state: a.state } },
+        el("span", { class: "n", text: a.username }),
+        el("span", { class: "s", text: label }),
+        el("time", { text: fmtTime(a.since) })));
+    }
+  }
 
   // ---- actions -------------------------------------------------------------------
 

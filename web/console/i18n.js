@@ -27,7 +27,7 @@ window.TamasI18n = {
     key_note: "Write a note", key_lead: "Create a lead", key_pick: "Pick match 1–9", key_call: "Call back",
     key_available: "Available", key_break: "Break", key_wrapup: "Wrap-up", key_help: "This help",
     key_close: "Close dialogs", session_ended: "Your session ended. Sign in again.",
-    notify_title: "Incoming call", unknown_number: "Unknown number"
+    notify_title: "Incoming call", unknown_number: "Unknown number", team: "Team"
   },
   fa: {
     brand: "تماس", status: "وضعیت", state_available: "آماده", state_break: "استراحت",
@@ -55,6 +55,6 @@ window.TamasI18n = {
     key_note: "نوشتن یادداشت", key_lead: "ثبت سرنخ", key_pick: "انتخاب مخاطب ۱ تا ۹", key_call: "تماس مجدد",
     key_available: "آماده", key_break: "استراحت", key_wrapup: "جمع‌بندی", key_help: "همین راهنما",
     key_close: "بستن پنجره‌ها", session_ended: "نشست شما پایان یافت. دوباره وارد شوید.",
-    notify_title: "تماس ورودی", unknown_number: "شمارهٔ ناشناس"
+    notify_title: "تماس ورودی", unknown_number: "شمارهٔ ناشناس", team: "تیم"
   }
 };
