@@ -65,7 +65,10 @@ type Options struct {
 	MaxBuilding int
 	// LookupTimeout bounds the database work for one pop (2 s).
 	LookupTimeout time.Duration
-	Now           func() time.Time
+	// MaxCallAge forgets a pop whose call never reported its end (12 h):
+	// a lost hang-up must not keep a pop in memory for ever.
+	MaxCallAge time.Duration
+	Now        func() time.Time
 }
 
 // Service turns call events into pops and publishes them.
@@ -77,6 +80,7 @@ type Service struct {
 
 	mu     sync.Mutex
 	active map[string]*popState
+	swept  time.Time
 	wg     sync.WaitGroup
 }
 
@@ -90,6 +94,7 @@ type popState struct {
 	pending  []stamped
 	outbox   []Pop
 	draining bool
+	started  time.Time // immutable
 }
 
 type stamped struct {
@@ -118,6 +123,9 @@ func NewService(o Options) *Service {
 	}
 	if o.LookupTimeout <= 0 {
 		o.LookupTimeout = 2 * time.Second
+	}
+	if o.MaxCallAge <= 0 {
+		o.MaxCallAge = 12 * time.Hour
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -153,8 +161,12 @@ func (s *Service) Handle(ctx context.Context, ev telephony.Event) {
 			s.mu.Unlock()
 			return // a replayed start (a reconnect's resync)
 		}
-		st := &popState{primary: ev.Call.ID, building: true, pop: Pop{ID: id, State: StateRinging}}
+		st := &popState{primary: ev.Call.ID, building: true, pop: Pop{ID: id, State: StateRinging}, started: at}
 		s.active[id] = st
+		if at.Sub(s.swept) > time.Minute {
+			s.swept = at
+			s.sweepLocked(at)
+		}
 		s.mu.Unlock()
 		s.wg.Go(func() { s.build(context.WithoutCancel(ctx), st, ev, at) })
 		return
@@ -203,6 +215,16 @@ func (s *Service) enqueue(ctx context.Context, st *popState, p Pop) {
 			s.publish(ctx, next)
 		}
 	})
+}
+
+// sweepLocked forgets pops older than MaxCallAge; s.mu must be held.
+func (s *Service) sweepLocked(now time.Time) {
+	for id, st := range s.active {
+		if now.Sub(st.started) > s.o.MaxCallAge {
+			delete(s.active, id)
+			s.log.Warn("pop forgotten: its call never ended", "pop", id, "age", now.Sub(st.started).Round(time.Second))
+		}
+	}
 }
 
 func (s *Service) forget(id string, st *popState) {

@@ -287,3 +287,23 @@ func TestScriptRulesAndPrePop(t *testing.T) {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func TestPopsOfCallsThatNeverEndAreForgotten(t *testing.T) {
+	now := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	routes := &screenpop.Routes{Lines: []screenpop.LineRoute{{Line: "*", Agents: []string{"ali"}}}}
+	e := newEnv(t, routes, func(o *screenpop.Options) { o.Now = clock; o.MaxCallAge = time.Hour })
+	ctx := context.Background()
+	e.svc.Handle(ctx, ev(telephony.CallStarted, call("lost-1", "09120000001", ""), nil))
+	e.svc.Wait()
+	if n := len(e.svc.Active()); n != 1 {
+		t.Fatalf("active = %d, want 1", n)
+	}
+	now = now.Add(2 * time.Hour) // its hang-up was never reported
+	e.svc.Handle(ctx, ev(telephony.CallStarted, call("new-1", "09120000002", ""), nil))
+	e.svc.Wait()
+	act := e.svc.Active()
+	if len(act) != 1 || act[0].ID != "new-1" {
+		t.Fatalf("active after two hours = %+v, want only the new call", act)
+	}
+}
