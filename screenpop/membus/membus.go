@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tamas-cc/tamas/screenpop"
+	"github.com/tamas-cc/tamas/screenpop/internal/subq"
 )
 
 // Bus is an in-process [screenpop.Bus].
@@ -28,17 +29,6 @@ type channel struct {
 	seq  uint64
 	ring []screenpop.Message // retained, oldest first
 	subs map[*sub]struct{}
-}
-
-// sub hands messages to its callback from its own goroutine, so a publisher
-// never runs subscriber code; the queue is unbounded because callbacks are
-// required not to block and the hub bounds per-console queues itself.
-type sub struct {
-	fn      func(screenpop.Message)
-	mu      sync.Mutex
-	q       []screenpop.Message
-	running bool
-	stopped bool
 }
 
 // New returns a bus keeping ret per channel (DefaultRetention when zero).
@@ -82,7 +72,7 @@ func (b *Bus) Publish(ctx context.Context, channel string, data []byte) (screenp
 	c.ring = append(c.ring, m)
 	b.trim(c, now)
 	for s := range c.subs {
-		s.push(m)
+		s.Push(m)
 	}
 	return m, nil
 }
@@ -108,7 +98,7 @@ func (b *Bus) Subscribe(ctx context.Context, channel string, fn func(screenpop.M
 	if fn == nil {
 		return nil, errors.New("membus: subscribe without a callback")
 	}
-	s := &sub{fn: fn}
+	s := subq.New(fn)
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -124,47 +114,9 @@ func (b *Bus) Subscribe(ctx context.Context, channel string, fn func(screenpop.M
 				delete(c.subs, s)
 			}
 			b.mu.Unlock()
-			s.stop()
+			s.Stop()
 		})
 	}, nil
-}
-
-func (s *sub) push(m screenpop.Message) {
-	s.mu.Lock()
-	if s.stopped {
-		s.mu.Unlock()
-		return
-	}
-	s.q = append(s.q, m)
-	start := !s.running
-	s.running = start || s.running
-	s.mu.Unlock()
-	if start {
-		go s.run()
-	}
-}
-
-// run delivers queued messages in order and returns when the queue is
-// empty: an idle subscription holds no goroutine.
-func (s *sub) run() {
-	for {
-		s.mu.Lock()
-		if len(s.q) == 0 || s.stopped {
-			s.q, s.running = nil, false
-			s.mu.Unlock()
-			return
-		}
-		m := s.q[0]
-		s.q = s.q[1:]
-		s.mu.Unlock()
-		s.fn(m)
-	}
-}
-
-func (s *sub) stop() {
-	s.mu.Lock()
-	s.stopped = true
-	s.mu.Unlock()
 }
 
 // History implements screenpop.Bus.
@@ -228,9 +180,12 @@ func (b *Bus) Close() error {
 	b.closed = true
 	for _, c := range b.chans {
 		for s := range c.subs {
-			s.stop()
+			s.Stop()
 		}
 		clear(c.subs)
 	}
 	return nil
 }
+
+// sub is one local subscription.
+type sub = subq.Sub

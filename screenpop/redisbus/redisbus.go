@@ -31,6 +31,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tamas-cc/tamas/screenpop"
+	"github.com/tamas-cc/tamas/screenpop/internal/subq"
 )
 
 // Options configure a Bus.
@@ -373,7 +374,7 @@ func (b *Bus) Subscribe(ctx context.Context, channel string, fn func(screenpop.M
 		return nil, errors.New("redis bus: subscribe without a callback")
 	}
 	_, name := b.keys(channel)
-	s := &sub{fn: fn}
+	s := subq.New(fn)
 
 	b.opMu.Lock()
 	b.mu.Lock()
@@ -422,7 +423,7 @@ func (b *Bus) Subscribe(ctx context.Context, channel string, fn func(screenpop.M
 // remove ends subscription s, unsubscribing the node from the channel when
 // it was the last one. It may run from the subscription's own callback.
 func (b *Bus) remove(name string, t *topic, s *sub) {
-	s.stop()
+	s.Stop()
 	b.opMu.Lock()
 	defer b.opMu.Unlock()
 	b.mu.Lock()
@@ -498,7 +499,7 @@ func (b *Bus) reader(ps *redis.PubSub, done chan<- struct{}) {
 			default:
 				b.log.Debug("redis bus: resubscribed; subscribers catch up from history", "channel", t.channel)
 				for s := range t.subs {
-					s.push(screenpop.Message{Channel: t.channel})
+					s.Push(screenpop.Message{Channel: t.channel})
 				}
 			}
 			b.mu.Unlock()
@@ -512,7 +513,7 @@ func (b *Bus) reader(ps *redis.PubSub, done chan<- struct{}) {
 			if t := b.topics[m.Channel]; t != nil {
 				msg.Channel = t.channel
 				for s := range t.subs {
-					s.push(msg)
+					s.Push(msg)
 				}
 			}
 			b.mu.Unlock()
@@ -536,7 +537,7 @@ func (b *Bus) Close() error {
 	close(b.closing)
 	for _, t := range b.topics {
 		for s := range t.subs {
-			s.stop()
+			s.Stop()
 		}
 	}
 	clear(b.topics)
@@ -553,51 +554,5 @@ func (b *Bus) Close() error {
 	return nil
 }
 
-// sub hands one subscription's messages to its callback in order, from a
-// goroutine that runs only while there is something to deliver: an idle
-// subscription holds no goroutine. The queue is unbounded because
-// callbacks must not block and the hub bounds per-console queues itself.
-type sub struct {
-	fn      func(screenpop.Message)
-	mu      sync.Mutex
-	q       []screenpop.Message
-	running bool
-	stopped bool
-}
-
-func (s *sub) push(m screenpop.Message) {
-	s.mu.Lock()
-	if s.stopped {
-		s.mu.Unlock()
-		return
-	}
-	s.q = append(s.q, m)
-	start := !s.running
-	s.running = true
-	s.mu.Unlock()
-	if start {
-		go s.run()
-	}
-}
-
-func (s *sub) run() {
-	for {
-		s.mu.Lock()
-		if len(s.q) == 0 || s.stopped {
-			s.q, s.running = nil, false
-			s.mu.Unlock()
-			return
-		}
-		m := s.q[0]
-		s.q[0] = screenpop.Message{}
-		s.q = s.q[1:]
-		s.mu.Unlock()
-		s.fn(m)
-	}
-}
-
-func (s *sub) stop() {
-	s.mu.Lock()
-	s.stopped = true
-	s.mu.Unlock()
-}
+// sub is one local subscription.
+type sub = subq.Sub
