@@ -57,9 +57,15 @@ func (s *Server) consoleRoutes() {
 	s.sessionRoute("PUT /api/v1/me/lang", account.RoleAgent, s.setLang)
 	s.sessionRoute("PUT /api/v1/me/state", account.RoleAgent, s.putState)
 	s.sessionRoute("GET /api/v1/agents", account.RoleSupervisor, s.agents)
-	s.sessionRoute("GET /api/v1/contacts/{id}/activities", account.RoleAgent, s.contactActivities)
+	s.sessionRoute("GET /api/v1/contacts/{id}/activities", account.RoleAgent, contactRecords(s, "activities",
+		func(ctx context.Context, as crm.ActivityStore, id int64) ([]crm.Activity, error) {
+			return as.RecentActivities(ctx, id, consolePage)
+		}))
 	s.sessionRoute("POST /api/v1/contacts/{id}/notes", account.RoleAgent, s.addNote)
-	s.sessionRoute("GET /api/v1/contacts/{id}/tasks", account.RoleAgent, s.contactTasks)
+	s.sessionRoute("GET /api/v1/contacts/{id}/tasks", account.RoleAgent, contactRecords(s, "tasks",
+		func(ctx context.Context, as crm.ActivityStore, id int64) ([]crm.Task, error) {
+			return as.OpenTasks(ctx, id, consolePage)
+		}))
 	s.sessionRoute("POST /api/v1/calls", account.RoleAgent, s.clickToCall)
 	s.mux.HandleFunc("GET /api/v1/console/ws", s.consoleSocket)
 
@@ -170,38 +176,27 @@ func (s *Server) activityStore() (crm.ActivityStore, error) {
 	return s.o.Activities, nil
 }
 
-func (s *Server) contactActivities(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	as, err := s.activityStore()
-	if err != nil {
-		return err
-	}
-	list, err := as.RecentActivities(r.Context(), id, 50)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"activities": list})
-	return nil
-}
+// consolePage is how many activities or tasks the console reads at once.
+const consolePage = 50
 
-func (s *Server) contactTasks(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
+// contactRecords serves one contact's records of a kind, read by read.
+func contactRecords[T any](s *Server, key string, read func(context.Context, crm.ActivityStore, int64) ([]T, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		as, err := s.activityStore()
+		if err != nil {
+			return err
+		}
+		list, err := read(r.Context(), as, id)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{key: list})
+		return nil
 	}
-	as, err := s.activityStore()
-	if err != nil {
-		return err
-	}
-	list, err := as.OpenTasks(r.Context(), id, 50)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"tasks": list})
-	return nil
 }
 
 func (s *Server) addNote(w http.ResponseWriter, r *http.Request) error {
