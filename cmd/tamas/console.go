@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/tamas-cc/tamas/account"
 	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/script"
 	"github.com/tamas-cc/tamas/internal/config"
 	"github.com/tamas-cc/tamas/push"
 	"github.com/tamas-cc/tamas/screenpop"
@@ -72,16 +74,28 @@ func newConsole(ctx context.Context, l loaded, dir *crm.Directory, reg prometheu
 		c.routes.Lines = append(c.routes.Lines, screenpop.LineRoute{Line: r.Line, Agents: r.Agents})
 	}
 	c.loadEndpoints(ctx, l, store)
-	var rules screenpop.ScriptRules
+	chooser := scriptChooser{}
 	for _, r := range l.cfg.Console.Scripts {
-		rules = append(rules, screenpop.ScriptRule{Line: r.Line, Caller: r.Caller, Script: r.Script, Title: r.Title})
+		chooser.rules = append(chooser.rules, screenpop.ScriptRule{Line: r.Line, Caller: r.Caller, Script: r.Script, Title: r.Title})
+	}
+	if dir := l.cfg.Console.ScriptsDir; dir != "" {
+		if _, err := os.Stat(dir); err == nil {
+			set, err := script.LoadDir(dir)
+			if err != nil {
+				return nil, fmt.Errorf("call scripts: %w", err)
+			}
+			chooser.set = set
+			l.log.Info("call scripts loaded", "dir", dir, "scripts", len(set.Scripts()))
+		} else {
+			l.log.Info("no call scripts", "dir", dir)
+		}
 	}
 	var links []screenpop.LinkTemplate
 	for _, lk := range l.cfg.Console.Links {
 		links = append(links, screenpop.LinkTemplate{Label: lk.Label, URL: lk.URL})
 	}
 	c.service = screenpop.NewService(screenpop.Options{Lookup: dir, Records: store, Publisher: c.bus,
-		Targets: c.routes, Scripts: rules, ContactLinks: links, Node: l.cfg.Node, Logger: l.log, Registry: reg})
+		Targets: c.routes, Scripts: chooser, ContactLinks: links, Node: l.cfg.Node, Logger: l.log, Registry: reg})
 	c.hub = push.New(push.Options{Bus: c.bus, Logger: l.log, Registry: reg})
 	c.events = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tamas_call_events_total", Help: "Call events received, by PBX and type.",
@@ -167,6 +181,27 @@ func (c *consoleParts) close(log *slog.Logger) {
 	if c.redis != nil {
 		c.redis.Close()
 	}
+}
+
+// scriptChooser names a call's script: a configured rule first, else the
+// first script whose own audience matches the line and the caller.
+type scriptChooser struct {
+	rules screenpop.ScriptRules
+	set   *script.Set
+}
+
+func (c scriptChooser) Choose(p *screenpop.Pop) *screenpop.ScriptRef {
+	if ref := c.rules.Choose(p); ref != nil {
+		return ref
+	}
+	if c.set == nil {
+		return nil
+	}
+	newCaller := len(p.Matches) == 0 || p.Matches[0].Contact.Status == crm.StatusLead
+	if s, ok := c.set.Choose(p.Call.Line, newCaller, "en"); ok {
+		return &screenpop.ScriptRef{ID: s.ID, Title: s.Title}
+	}
+	return nil
 }
 
 // hubAdapter lets web hand authenticated consoles to push without either

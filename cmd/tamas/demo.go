@@ -53,10 +53,6 @@ func cmdDemo(ctx context.Context, configPath string, args []string, e env) error
 	c.Lines = map[string]string{demoLine: "Sales line"}
 	c.Console.Routes = []config.Route{{Line: "*", Agents: []string{"*"}}}
 	c.Console.Links = []config.Link{{Label: "Contact in the API", URL: "http://" + *listen + "/api/v1/contacts/{contact_id}"}}
-	c.Console.Scripts = []config.ScriptRule{
-		{Line: "Sales line", Caller: "new", Script: "inbound-sales", Title: "Inbound sales qualification"},
-		{Line: "Sales line", Caller: "known", Script: "after-sale", Title: "After-sale follow-up"},
-	}
 	if err := c.Validate(); err != nil {
 		return err
 	}

@@ -71,6 +71,10 @@ type Console struct {
 	Links []Link `yaml:"links"`
 	// Scripts pick the call script by line and caller (new or known).
 	Scripts []ScriptRule `yaml:"scripts"`
+	// ScriptsDir holds the call scripts (*.yaml); each names the lines and
+	// callers it is for, consulted when no rule in Scripts matches. A
+	// missing directory means no scripts.
+	ScriptsDir string `yaml:"scripts_dir"`
 }
 
 // Route is one line's agents.
@@ -226,7 +230,7 @@ func Default() Config {
 			RingTimeout: 3 * time.Minute,
 		},
 		Console: Console{Bus: "memory", RetainMessages: 500, RetainAge: 15 * time.Minute,
-			SessionTTL: 12 * time.Hour, Endpoints: map[string]string{}},
+			SessionTTL: 12 * time.Hour, Endpoints: map[string]string{}, ScriptsDir: "configs/scripts"},
 		Redis: Redis{Addr: "127.0.0.1:6379"},
 	}
 }
