@@ -2,6 +2,7 @@ package crm
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -21,8 +22,10 @@ func (k ActivityKind) Valid() bool { return k == ActivityCall || k == ActivityNo
 // Activity is one thing that happened with a contact. Calls are keyed by
 // CallID so a call replayed or reported twice stays one activity.
 type Activity struct {
-	ID        int64        `json:"id"`
-	ContactID int64        `json:"contact_id"`
+	ID int64 `json:"id"`
+	// ContactID is the contact concerned; 0 for a call from nobody in the
+	// CRM (every call is logged, known caller or not).
+	ContactID int64        `json:"contact_id,omitempty"`
 	Kind      ActivityKind `json:"kind"`
 	// CallID is the conversation's id (telephony LinkedID) for calls, empty
 	// for notes.
@@ -35,9 +38,16 @@ type Activity struct {
 	Body        string `json:"body,omitempty"`
 	Disposition string `json:"disposition,omitempty"`
 	// At is when it happened (a call's start); Duration is a call's length.
-	At        time.Time     `json:"at"`
-	Duration  time.Duration `json:"duration,omitempty"`
-	CreatedAt time.Time     `json:"created_at"`
+	At       time.Time     `json:"at"`
+	Duration time.Duration `json:"duration,omitempty"`
+	// Outcome, Queue and Line are a call's, kept as columns so activities
+	// can be listed by them; Details holds the rest of the call's record
+	// (a JSON object).
+	Outcome   string          `json:"outcome,omitempty"`
+	Queue     string          `json:"queue,omitempty"`
+	Line      string          `json:"line,omitempty"`
+	Details   json.RawMessage `json:"details,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
 }
 
 // Task is a follow-up someone has to do for a contact.
@@ -58,6 +68,9 @@ type ActivityStore interface {
 	// whose CallID is already stored is not inserted twice: a gets the
 	// stored ID and the call returns an error wrapping ErrConflict.
 	AddActivity(ctx context.Context, a *Activity) error
+	// CallActivity returns the activity of a call by its CallID, or
+	// ErrNotFound.
+	CallActivity(ctx context.Context, callID string) (*Activity, error)
 	// RecentActivities returns a contact's newest activities first.
 	RecentActivities(ctx context.Context, contactID int64, limit int) ([]Activity, error)
 	// AddTask inserts t and sets its ID and CreatedAt.

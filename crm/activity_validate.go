@@ -22,8 +22,11 @@ func (a *Activity) Validate() error {
 	if !a.Kind.Valid() {
 		return fieldErr("kind", "%q is not call or note", a.Kind)
 	}
-	if a.ContactID <= 0 {
+	if a.ContactID < 0 || (a.ContactID == 0 && a.Kind != ActivityCall) {
 		return fieldErr("contact_id", "is required")
+	}
+	if len(a.Details) > MaxActivityBody || (len(a.Details) > 0 && !isJSONObject(a.Details)) {
+		return fieldErr("details", "must be a JSON object of at most %d bytes", MaxActivityBody)
 	}
 	if len(a.Body) > MaxActivityBody {
 		return fieldErr("body", "longer than %d bytes", MaxActivityBody)
@@ -45,6 +48,9 @@ func (a *Activity) Validate() error {
 		{"subject", a.Subject, 500},
 		{"body", a.Body, MaxActivityBody},
 		{"disposition", a.Disposition, 200},
+		{"outcome", a.Outcome, 50},
+		{"queue", a.Queue, 200},
+		{"line", a.Line, 200},
 	} {
 		if !utf8.ValidString(f.v) {
 			return fieldErr(f.name, "is not valid UTF-8")

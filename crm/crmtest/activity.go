@@ -1,6 +1,7 @@
 package crmtest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -30,6 +31,7 @@ func RunActivitySuite(t *testing.T, newStore func(t *testing.T) (crm.Store, crm.
 		{"UnknownContact", testUnknownContact},
 		{"ActivityValidation", testActivityValidation},
 		{"TaskValidation", testTaskValidation},
+		{"CallWithoutContact", testCallWithoutContact},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -355,6 +357,9 @@ func testActivityValidation(t *testing.T, d *crm.Directory, as crm.ActivityStore
 		{"body", crm.Activity{ContactID: c.ID, Kind: crm.ActivityNote, Body: "\xff\xfe", At: at}},
 		{"call_id", crm.Activity{ContactID: c.ID, Kind: crm.ActivityCall, CallID: strings.Repeat("1", 201), At: at}},
 		{"duration", crm.Activity{ContactID: c.ID, Kind: crm.ActivityCall, CallID: "neg", Duration: -time.Second, At: at}},
+		{"details", crm.Activity{ContactID: c.ID, Kind: crm.ActivityCall, CallID: "arr", Details: []byte(`[1]`), At: at}},
+		{"details", crm.Activity{ContactID: c.ID, Kind: crm.ActivityCall, CallID: "bad", Details: []byte(`{"a":`), At: at}},
+		{"outcome", crm.Activity{ContactID: c.ID, Kind: crm.ActivityCall, CallID: "out", Outcome: strings.Repeat("x", 51), At: at}},
 	} {
 		var fe *crm.FieldError
 		err := as.AddActivity(ctx(t), &tc.a)
@@ -400,5 +405,40 @@ func testTaskValidation(t *testing.T, d *crm.Directory, as crm.ActivityStore) {
 	addTask(t, as, crm.Task{ContactID: c.ID, Title: title, DueAt: due})
 	if got := openTasks(t, as, c.ID, 1); len(got) != 1 || got[0].Title != title {
 		t.Fatalf("a title of %d characters did not round-trip", crm.MaxTaskTitle)
+	}
+}
+
+// Every call is logged, known caller or not, with its record kept whole.
+func testCallWithoutContact(t *testing.T, d *crm.Directory, as crm.ActivityStore) {
+	at := time.Date(2026, 11, 1, 10, 0, 0, 0, tehran)
+	a := addActivity(t, as, crm.Activity{Kind: crm.ActivityCall, CallID: "anon-1", Direction: "inbound",
+		Number: "anonymous", At: at, Duration: 42 * time.Second, Outcome: "abandoned_queue", Queue: "sales",
+		Line: "Sales line", Details: []byte(`{"wait":30000000000,"digits":"12"}`)})
+	got, err := as.CallActivity(ctx(t), "anon-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != a.ID || got.ContactID != 0 || got.Outcome != "abandoned_queue" || got.Queue != "sales" ||
+		got.Line != "Sales line" || got.Duration != 42*time.Second || !got.At.Equal(at) || got.At.Location() != time.UTC {
+		t.Fatalf("call activity = %+v", got)
+	}
+	var details map[string]any
+	if err := json.Unmarshal(got.Details, &details); err != nil || details["digits"] != "12" {
+		t.Fatalf("details = %s (%v)", got.Details, err)
+	}
+	dup := crm.Activity{Kind: crm.ActivityCall, CallID: "anon-1", At: at}
+	if err := as.AddActivity(ctx(t), &dup); !errors.Is(err, crm.ErrConflict) || dup.ID != a.ID {
+		t.Fatalf("the same call again: %v, id %d", err, dup.ID)
+	}
+	if _, err := as.CallActivity(ctx(t), "nope"); !errors.Is(err, crm.ErrNotFound) {
+		t.Fatalf("unknown call: %v", err)
+	}
+	if _, err := as.CallActivity(ctx(t), ""); !errors.Is(err, crm.ErrNotFound) {
+		t.Fatalf("empty call id: %v", err)
+	}
+	// A note still needs a contact.
+	var fe *crm.FieldError
+	if err := as.AddActivity(ctx(t), &crm.Activity{Kind: crm.ActivityNote, Body: "x", At: at}); !errors.As(err, &fe) {
+		t.Fatalf("a note without a contact: %v", err)
 	}
 }

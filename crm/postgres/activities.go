@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -22,13 +23,20 @@ func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	var id int64
-	err := s.pool.QueryRow(ctx, `WITH live AS (SELECT id FROM contacts WHERE id=$1 AND deleted_at IS NULL)
+	var details any // NULL unless set
+	if len(a.Details) > 0 {
+		details = string(a.Details)
+	}
+	// A call from nobody in the CRM (contact 0) is kept with no contact.
+	err := s.pool.QueryRow(ctx, `WITH live AS (
+			SELECT id FROM contacts WHERE id=$1 AND deleted_at IS NULL
+			UNION ALL SELECT NULL::bigint WHERE $1::bigint = 0)
 		INSERT INTO activities (contact_id, kind, call_id, direction, number, agent, subject, body, disposition,
-			at, duration_ms, created_at)
-		SELECT live.id, $2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12 FROM live
+			at, duration_ms, created_at, outcome, queue, line, details)
+		SELECT live.id, $2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16::jsonb FROM live
 		ON CONFLICT (call_id) WHERE kind = 'call' AND call_id <> '' DO NOTHING
 		RETURNING id`, a.ContactID, a.Kind, a.CallID, a.Direction, a.Number, a.Agent, a.Subject, a.Body,
-		a.Disposition, a.At.UTC(), a.Duration.Milliseconds(), now).Scan(&id)
+		a.Disposition, a.At.UTC(), a.Duration.Milliseconds(), now, a.Outcome, a.Queue, a.Line, details).Scan(&id)
 	if err == nil {
 		a.ID, a.CreatedAt = id, now
 		return nil
@@ -49,8 +57,8 @@ func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
 
 // RecentActivities implements crm.ActivityStore.
 func (s *Store) RecentActivities(ctx context.Context, contactID int64, limit int) ([]crm.Activity, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, contact_id, kind, call_id, direction, number, agent, subject, body,
-		disposition, at, duration_ms, created_at FROM activities WHERE contact_id=$1 ORDER BY at DESC, id DESC LIMIT $2`,
+	rows, err := s.pool.Query(ctx, `SELECT `+activityCols+`
+		FROM activities WHERE contact_id=$1 ORDER BY at DESC, id DESC LIMIT $2`,
 		contactID, crm.ClampLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("activities: %w", err)
@@ -58,17 +66,45 @@ func (s *Store) RecentActivities(ctx context.Context, contactID int64, limit int
 	defer rows.Close()
 	out := []crm.Activity{}
 	for rows.Next() {
-		var a crm.Activity
-		var dur int64
-		if err := rows.Scan(&a.ID, &a.ContactID, &a.Kind, &a.CallID, &a.Direction, &a.Number, &a.Agent, &a.Subject,
-			&a.Body, &a.Disposition, &a.At, &dur, &a.CreatedAt); err != nil {
+		a, err := scanActivity(rows)
+		if err != nil {
 			return nil, fmt.Errorf("activities: %w", err)
 		}
-		a.At, a.CreatedAt = a.At.UTC(), a.CreatedAt.UTC()
-		a.Duration = time.Duration(dur) * time.Millisecond
-		out = append(out, a)
+		out = append(out, *a)
 	}
 	return out, rows.Err()
+}
+
+const activityCols = `id, coalesce(contact_id, 0), kind, call_id, direction, number, agent,
+		subject, body, disposition, at, duration_ms, created_at, outcome, queue, line, details::text`
+
+func scanActivity(row pgx.Row) (*crm.Activity, error) {
+	var a crm.Activity
+	var dur int64
+	var details *string
+	if err := row.Scan(&a.ID, &a.ContactID, &a.Kind, &a.CallID, &a.Direction, &a.Number, &a.Agent, &a.Subject,
+		&a.Body, &a.Disposition, &a.At, &dur, &a.CreatedAt, &a.Outcome, &a.Queue, &a.Line, &details); err != nil {
+		return nil, err
+	}
+	if details != nil {
+		a.Details = json.RawMessage(*details)
+	}
+	a.At, a.CreatedAt = a.At.UTC(), a.CreatedAt.UTC()
+	a.Duration = time.Duration(dur) * time.Millisecond
+	return &a, nil
+}
+
+// CallActivity implements crm.ActivityStore.
+func (s *Store) CallActivity(ctx context.Context, callID string) (*crm.Activity, error) {
+	a, err := scanActivity(s.pool.QueryRow(ctx, `SELECT `+activityCols+` FROM activities
+		WHERE kind='call' AND call_id=$1 AND call_id <> ''`, callID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("call %s: %w", callID, crm.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("call activity: %w", err)
+	}
+	return a, nil
 }
 
 // AddTask implements crm.ActivityStore.

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -14,8 +15,8 @@ import (
 var _ crm.ActivityStore = (*Store)(nil)
 
 const (
-	activityCols = `id, contact_id, kind, call_id, direction, number, agent, subject, body, disposition, at,
-		duration_ms, created_at`
+	activityCols = `id, coalesce(contact_id, 0), kind, call_id, direction, number, agent, subject, body, disposition, at,
+		duration_ms, created_at, outcome, queue, line, details`
 	taskCols = `id, contact_id, title, due_at, assignee, created_at`
 )
 
@@ -30,8 +31,16 @@ func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
 		return fmt.Errorf("add activity: %w", err)
 	}
 	defer tx.Rollback()
-	if err := liveContact(ctx, tx, a.ContactID); err != nil {
-		return err
+	var contact any // NULL: a call from nobody in the CRM
+	if a.ContactID > 0 {
+		if err := liveContact(ctx, tx, a.ContactID); err != nil {
+			return err
+		}
+		contact = a.ContactID
+	}
+	var details any
+	if len(a.Details) > 0 {
+		details = string(a.Details)
 	}
 	if a.Kind == crm.ActivityCall && a.CallID != "" {
 		var id int64
@@ -45,9 +54,10 @@ func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
 		}
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO activities (contact_id, kind, call_id, direction, number, agent,
-		subject, body, disposition, at, duration_ms, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-		a.ContactID, a.Kind, a.CallID, a.Direction, a.Number, a.Agent, a.Subject, a.Body, a.Disposition,
-		ms(a.At), a.Duration.Milliseconds(), ms(now))
+		subject, body, disposition, at, duration_ms, created_at, outcome, queue, line, details)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		contact, a.Kind, a.CallID, a.Direction, a.Number, a.Agent, a.Subject, a.Body, a.Disposition,
+		ms(a.At), a.Duration.Milliseconds(), ms(now), a.Outcome, a.Queue, a.Line, details)
 	if err != nil {
 		return fmt.Errorf("add activity: %w", err)
 	}
@@ -91,17 +101,42 @@ func (s *Store) RecentActivities(ctx context.Context, contactID int64, limit int
 	defer rows.Close()
 	out := []crm.Activity{}
 	for rows.Next() {
-		var a crm.Activity
-		var at, dur, created int64
-		if err := rows.Scan(&a.ID, &a.ContactID, &a.Kind, &a.CallID, &a.Direction, &a.Number, &a.Agent, &a.Subject,
-			&a.Body, &a.Disposition, &at, &dur, &created); err != nil {
+		a, err := scanActivity(rows)
+		if err != nil {
 			return nil, fmt.Errorf("activities: %w", err)
 		}
-		a.At, a.CreatedAt = time.UnixMilli(at).UTC(), time.UnixMilli(created).UTC()
-		a.Duration = time.Duration(dur) * time.Millisecond
-		out = append(out, a)
+		out = append(out, *a)
 	}
 	return out, rows.Err()
+}
+
+func scanActivity(row interface{ Scan(...any) error }) (*crm.Activity, error) {
+	var a crm.Activity
+	var at, dur, created int64
+	var details sql.NullString
+	if err := row.Scan(&a.ID, &a.ContactID, &a.Kind, &a.CallID, &a.Direction, &a.Number, &a.Agent, &a.Subject,
+		&a.Body, &a.Disposition, &at, &dur, &created, &a.Outcome, &a.Queue, &a.Line, &details); err != nil {
+		return nil, err
+	}
+	if details.Valid {
+		a.Details = json.RawMessage(details.String)
+	}
+	a.At, a.CreatedAt = time.UnixMilli(at).UTC(), time.UnixMilli(created).UTC()
+	a.Duration = time.Duration(dur) * time.Millisecond
+	return &a, nil
+}
+
+// CallActivity implements crm.ActivityStore.
+func (s *Store) CallActivity(ctx context.Context, callID string) (*crm.Activity, error) {
+	a, err := scanActivity(s.r.QueryRowContext(ctx, `SELECT `+activityCols+` FROM activities
+		WHERE kind='call' AND call_id=? AND call_id <> ''`, callID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("call %s: %w", callID, crm.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("call activity: %w", err)
+	}
+	return a, nil
 }
 
 // AddTask implements crm.ActivityStore.
