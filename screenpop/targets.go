@@ -48,6 +48,10 @@ func (r *Routes) Targets(ev telephony.Event, p *Pop) []string {
 	return nil
 }
 
+// User returns the username of a PBX endpoint, or "" when nobody is known
+// to sit at it.
+func (r *Routes) User(endpoint string) string { return r.agent(endpoint) }
+
 // SetEndpoints replaces the endpoint map while calls are being routed.
 func (r *Routes) SetEndpoints(m map[string]string) {
 	r.mu.Lock()

@@ -35,6 +35,7 @@ type consoleParts struct {
 	accounts *account.Service
 	service  *screenpop.Service
 	hub      *push.Hub
+	calls    *callActivities
 	events   *prometheus.CounterVec
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
@@ -97,6 +98,7 @@ func newConsole(ctx context.Context, l loaded, dir *crm.Directory, reg prometheu
 	c.service = screenpop.NewService(screenpop.Options{Lookup: dir, Records: store, Publisher: c.bus,
 		Targets: c.routes, Scripts: chooser, ContactLinks: links, Node: l.cfg.Node, Logger: l.log, Registry: reg})
 	c.hub = push.New(push.Options{Bus: c.bus, Logger: l.log, Registry: reg})
+	c.calls = newCallActivities(dir, store, c.routes.User, l.log, reg)
 	c.events = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tamas_call_events_total", Help: "Call events received, by PBX and type.",
 	}, []string{"pbx", "type"})
@@ -155,6 +157,7 @@ func (c *consoleParts) loadEndpoints(ctx context.Context, l loaded, store accoun
 func (c *consoleParts) handle(ctx context.Context, ev telephony.Event) {
 	c.events.WithLabelValues(ev.Call.PBX, string(ev.Type)).Inc()
 	c.service.Handle(ctx, ev)
+	c.calls.handle(ctx, ev)
 }
 
 func (c *consoleParts) webOptions(o *web.Options, cfg config.Console, dialer web.Dialer) {
@@ -174,6 +177,7 @@ func (c *consoleParts) close(log *slog.Logger) {
 	c.stop()
 	c.wg.Wait()
 	c.service.Wait()
+	c.calls.wait()
 	c.hub.Close()
 	if err := c.bus.Close(); err != nil {
 		log.Warn("closing the console bus", "err", err)

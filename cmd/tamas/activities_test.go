@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tamas-cc/tamas/calllog"
+	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/sqlite"
+	"github.com/tamas-cc/tamas/telephony/telephonytest"
+)
+
+// A call from a recording of a real Asterisk, replayed twice, becomes
+// exactly one activity on the caller's contact, answered by the agent whose
+// phone it was.
+func TestRecordedCallBecomesOneActivity(t *testing.T) {
+	data := t.TempDir()
+	csv := "first name,last name,mobile\nLab,Customer,+1 415 555 0123\n"
+	if r := tamas(t, context.Background(), data, csv, "contacts", "import", "-"); r.code != 0 {
+		t.Fatalf("import: %+v", r)
+	}
+	if r := tamasEnv(t, context.Background(), data, "", []string{"TAMAS_NEW_PASSWORD=agent-password"},
+		"users", "add", "-username", "neda", "-role", "agent", "-endpoint", "PJSIP/agent1000"); r.code != 0 {
+		t.Fatalf("users add: %+v", r)
+	}
+	pbx := telephonytest.NewServer(telephonytest.Options{Username: "tamas", Password: "pbx-s3cret"})
+	defer pbx.Close()
+	tr, err := telephonytest.Load("agent_call")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbx.Load(tr)
+	srv := startServe(t, data, "TAMAS_ASTERISK_URL="+pbx.URL(), "TAMAS_ASTERISK_USERNAME=tamas",
+		"TAMAS_ASTERISK_PASSWORD=pbx-s3cret")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := pbx.WaitConnected(ctx, 1); err != nil {
+		t.Fatalf("no ARI connection: %v\n%s", err, srv.logs.String())
+	}
+	for range 2 {
+		if err := pbx.Replay(tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.logField(t, "call from a known caller", "dnis")
+	srv.stop(t) // waits for the activity writer
+
+	st, err := sqlite.Open(context.Background(), filepath.Join(data, "tamas.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	users, _ := st.ListUsers(context.Background())
+	if len(users) != 1 || users[0].Endpoint != "PJSIP/agent1000" {
+		t.Fatalf("users = %+v", users)
+	}
+	list, _ := st.ListContacts(context.Background(), crm.ContactQuery{Limit: 10})
+	if len(list) != 1 {
+		t.Fatalf("contacts = %+v", list)
+	}
+	contact := list[0].ID
+	acts, err := st.RecentActivities(context.Background(), contact, 10)
+	if err != nil || len(acts) != 1 {
+		t.Fatalf("activities of the caller = %+v (%v), want exactly one", acts, err)
+	}
+	a := acts[0]
+	if a.Kind != crm.ActivityCall || a.Outcome != "answered" || a.Agent != "neda" || a.Direction != "inbound" ||
+		a.Number != "+14155550123" || a.Duration <= 0 || a.CallID == "" {
+		t.Fatalf("activity = %+v", a)
+	}
+	byCall, err := st.CallActivity(context.Background(), a.CallID)
+	if err != nil || byCall.ID != a.ID {
+		t.Fatalf("by call id: %+v %v", byCall, err)
+	}
+	var rec calllog.Record
+	if err := json.Unmarshal(a.Details, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.AnsweredBy != "PJSIP/agent1000" || rec.AnsweredAt == nil || rec.Talk <= 0 || rec.Cause != "normal_clearing" ||
+		!rec.EndedAt.After(rec.ArrivedAt) {
+		t.Fatalf("record = %+v", rec)
+	}
+	if c, _ := st.GetContact(context.Background(), contact); c.LastInteractionAt == nil {
+		t.Fatal("the contact's last interaction was not updated")
+	}
+}
