@@ -142,7 +142,9 @@ func (t *Tracker) Apply(ev telephony.Event) (Record, bool) {
 		}
 		r.addAgent(ev.Agent)
 	case telephony.Bridged, telephony.Transferred:
-		if ev.Agent == "" {
+		// Only the caller's own leg names the agent: on the agent's leg
+		// the other party is the caller.
+		if ev.Agent == "" || ev.Call.ID != c.primary {
 			break
 		}
 		if !c.bridged {
