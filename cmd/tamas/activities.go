@@ -27,14 +27,15 @@ type callActivities struct {
 	log     *slog.Logger
 	mu      sync.Mutex
 	tracker *calllog.Tracker
+	outbox  *calllog.Outbox
 	queue   []calllog.Record
 	writing bool
 	wg      sync.WaitGroup
 	written *prometheus.CounterVec
 }
 
-func newCallActivities(dir *crm.Directory, store crm.ActivityStore, userOf func(string) string, log *slog.Logger, reg prometheus.Registerer) *callActivities {
-	a := &callActivities{dir: dir, store: store, userOf: userOf, log: log, tracker: calllog.NewTracker(),
+func newCallActivities(dir *crm.Directory, store crm.ActivityStore, outbox *calllog.Outbox, userOf func(string) string, log *slog.Logger, reg prometheus.Registerer) *callActivities {
+	a := &callActivities{dir: dir, store: store, outbox: outbox, userOf: userOf, log: log, tracker: calllog.NewTracker(),
 		written: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tamas_call_activities_total", Help: "Call activities written, by result.",
 		}, []string{"result"})}
@@ -52,7 +53,18 @@ func (a *callActivities) handle(ctx context.Context, ev telephony.Event) {
 		return
 	}
 	a.queue = append(a.queue, rec)
-	if a.writing {
+	a.startLocked(ctx)
+}
+
+// kick starts the writer if records wait and nobody writes.
+func (a *callActivities) kick(ctx context.Context) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.startLocked(ctx)
+}
+
+func (a *callActivities) startLocked(ctx context.Context) {
+	if a.writing || len(a.queue) == 0 {
 		return
 	}
 	a.writing = true
@@ -86,7 +98,15 @@ func (a *callActivities) write(ctx context.Context, rec calllog.Record) {
 	if res, err := a.dir.Lookup(ctx, rec.Number); err == nil && len(res.Matches) > 0 {
 		act.ContactID = res.Matches[0].Contact.ID
 	}
+	// Calls kept through an outage go first, so the order holds.
+	if a.outbox.Len() > 0 {
+		if _, err := a.flush(ctx); err != nil {
+			a.keep(act)
+			return
+		}
+	}
 	err := a.store.AddActivity(ctx, act)
+	var fe *crm.FieldError
 	switch {
 	case err == nil:
 		a.written.WithLabelValues("ok").Inc()
@@ -97,9 +117,65 @@ func (a *callActivities) write(ctx context.Context, rec calllog.Record) {
 		}
 	case errors.Is(err, crm.ErrConflict):
 		a.written.WithLabelValues("duplicate").Inc()
+	case errors.As(err, &fe):
+		a.written.WithLabelValues("invalid").Inc()
+		a.log.Error("call activity refused", "call", rec.ID, "err", err)
 	default:
-		a.written.WithLabelValues("error").Inc()
-		a.log.Error("call activity not written", "call", rec.ID, "err", err)
+		a.log.Warn("call activity kept in the outbox: the database did not take it", "call", rec.ID, "err", err)
+		a.keep(act)
+	}
+}
+
+func (a *callActivities) keep(act *crm.Activity) {
+	if err := a.outbox.Append(*act); err != nil {
+		a.written.WithLabelValues("lost").Inc()
+		a.log.Error("call activity lost: neither the database nor the outbox took it", "call", act.CallID, "err", err)
+		return
+	}
+	a.written.WithLabelValues("outbox").Inc()
+}
+
+// flush writes what the outbox holds; it runs from the writer and from a
+// timer while the database is down.
+func (a *callActivities) flush(ctx context.Context) (int, error) {
+	n, err := a.outbox.Flush(ctx, a.store)
+	if n > 0 {
+		a.written.WithLabelValues("ok").Add(float64(n))
+		a.log.Info("call activities written from the outbox", "count", n, "left", a.outbox.Len())
+	}
+	return n, err
+}
+
+// retry flushes the outbox every interval until ctx ends; it takes the
+// writer's place so the two never interleave.
+func (a *callActivities) retry(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.mu.Lock()
+		busy := a.writing
+		if !busy && a.outbox.Len() > 0 {
+			a.writing = true
+		}
+		a.mu.Unlock()
+		if busy || a.outbox.Len() == 0 {
+			continue
+		}
+		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, _ = a.flush(fctx)
+		cancel()
+		a.mu.Lock()
+		a.writing = false
+		pending := len(a.queue) > 0
+		a.mu.Unlock()
+		if pending {
+			a.kick(ctx)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tamas-cc/tamas/account"
+	"github.com/tamas-cc/tamas/calllog"
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/script"
 	"github.com/tamas-cc/tamas/internal/config"
@@ -36,6 +38,7 @@ type consoleParts struct {
 	service  *screenpop.Service
 	hub      *push.Hub
 	calls    *callActivities
+	outbox   *calllog.Outbox
 	events   *prometheus.CounterVec
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
@@ -98,7 +101,18 @@ func newConsole(ctx context.Context, l loaded, dir *crm.Directory, reg prometheu
 	c.service = screenpop.NewService(screenpop.Options{Lookup: dir, Records: store, Publisher: c.bus,
 		Targets: c.routes, Scripts: chooser, ContactLinks: links, Node: l.cfg.Node, Logger: l.log, Registry: reg})
 	c.hub = push.New(push.Options{Bus: c.bus, Logger: l.log, Registry: reg})
-	c.calls = newCallActivities(dir, store, c.routes.User, l.log, reg)
+	if err := os.MkdirAll(l.cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	outbox, err := calllog.OpenOutbox(filepath.Join(l.cfg.DataDir, "call-outbox.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	if n := outbox.Len(); n > 0 {
+		l.log.Info("call activities waiting in the outbox from the last run", "count", n)
+	}
+	c.outbox = outbox
+	c.calls = newCallActivities(dir, store, outbox, c.routes.User, l.log, reg)
 	c.events = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tamas_call_events_total", Help: "Call events received, by PBX and type.",
 	}, []string{"pbx", "type"})
@@ -119,6 +133,7 @@ func newConsole(ctx context.Context, l loaded, dir *crm.Directory, reg prometheu
 			}
 		}
 	})
+	c.wg.Go(func() { c.calls.retry(bg, 2*time.Second) })
 	c.wg.Go(func() {
 		t := time.NewTicker(time.Hour)
 		defer t.Stop()
@@ -178,6 +193,7 @@ func (c *consoleParts) close(log *slog.Logger) {
 	c.wg.Wait()
 	c.service.Wait()
 	c.calls.wait()
+	c.outbox.Close()
 	c.hub.Close()
 	if err := c.bus.Close(); err != nil {
 		log.Warn("closing the console bus", "err", err)
