@@ -71,6 +71,8 @@ type ActivityStore interface {
 	// CallActivity returns the activity of a call by its CallID, or
 	// ErrNotFound.
 	CallActivity(ctx context.Context, callID string) (*Activity, error)
+	// ListActivities pages through activities in id order.
+	ListActivities(ctx context.Context, q ActivityQuery) ([]Activity, error)
 	// RecentActivities returns a contact's newest activities first.
 	RecentActivities(ctx context.Context, contactID int64, limit int) ([]Activity, error)
 	// AddTask inserts t and sets its ID and CreatedAt.
@@ -79,4 +81,18 @@ type ActivityStore interface {
 	CompleteTask(ctx context.Context, id int64, at time.Time) error
 	// OpenTasks returns a contact's tasks not yet done, soonest due first.
 	OpenTasks(ctx context.Context, contactID int64, limit int) ([]Task, error)
+}
+
+// ActivityQuery filters ListActivities. Zero values mean no filter.
+type ActivityQuery struct {
+	ContactID int64
+	Kind      ActivityKind
+	Agent     string
+	Queue     string
+	Outcome   string
+	// From and To bound At: From ≤ At < To.
+	From, To time.Time
+	// AfterID continues a listing after the last ID of the previous page.
+	AfterID int64
+	Limit   int
 }

@@ -32,6 +32,7 @@ func RunActivitySuite(t *testing.T, newStore func(t *testing.T) (crm.Store, crm.
 		{"ActivityValidation", testActivityValidation},
 		{"TaskValidation", testTaskValidation},
 		{"CallWithoutContact", testCallWithoutContact},
+		{"ListActivities", testListActivities},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -440,5 +441,44 @@ func testCallWithoutContact(t *testing.T, d *crm.Directory, as crm.ActivityStore
 	var fe *crm.FieldError
 	if err := as.AddActivity(ctx(t), &crm.Activity{Kind: crm.ActivityNote, Body: "x", At: at}); !errors.As(err, &fe) {
 		t.Fatalf("a note without a contact: %v", err)
+	}
+}
+
+func testListActivities(t *testing.T, d *crm.Directory, as crm.ActivityStore) {
+	c := create(t, d, person("Leila", "Moradi", "09120000001"))
+	base := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+	var ids []int64
+	for _, a := range []crm.Activity{
+		{ContactID: c.ID, Kind: crm.ActivityCall, CallID: "l1", Agent: "ali", Queue: "sales", Outcome: "answered", At: base},
+		{Kind: crm.ActivityCall, CallID: "l2", Agent: "sara", Queue: "sales", Outcome: "abandoned_queue", At: base.Add(time.Hour)},
+		{ContactID: c.ID, Kind: crm.ActivityNote, Agent: "ali", Body: "note", At: base.Add(2 * time.Hour)},
+		{Kind: crm.ActivityCall, CallID: "l3", Agent: "ali", Queue: "support", Outcome: "answered", At: base.Add(25 * time.Hour)},
+	} {
+		ids = append(ids, addActivity(t, as, a).ID)
+	}
+	list := func(q crm.ActivityQuery) []int64 {
+		t.Helper()
+		got, err := as.ListActivities(ctx(t), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return activityIDs(got)
+	}
+	for _, tc := range []struct {
+		name string
+		q    crm.ActivityQuery
+		want []int64
+	}{
+		{"all", crm.ActivityQuery{}, ids},
+		{"agent", crm.ActivityQuery{Agent: "ali"}, []int64{ids[0], ids[2], ids[3]}},
+		{"queue and outcome", crm.ActivityQuery{Queue: "sales", Outcome: "answered"}, []int64{ids[0]}},
+		{"contact", crm.ActivityQuery{ContactID: c.ID}, []int64{ids[0], ids[2]}},
+		{"kind", crm.ActivityQuery{Kind: crm.ActivityCall}, []int64{ids[0], ids[1], ids[3]}},
+		{"period", crm.ActivityQuery{From: base.Add(time.Hour), To: base.Add(24 * time.Hour)}, []int64{ids[1], ids[2]}},
+		{"page", crm.ActivityQuery{AfterID: ids[1], Limit: 1}, []int64{ids[2]}},
+	} {
+		if got := list(tc.q); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -92,6 +94,48 @@ func scanActivity(row pgx.Row) (*crm.Activity, error) {
 	a.At, a.CreatedAt = a.At.UTC(), a.CreatedAt.UTC()
 	a.Duration = time.Duration(dur) * time.Millisecond
 	return &a, nil
+}
+
+// ListActivities implements crm.ActivityStore.
+func (s *Store) ListActivities(ctx context.Context, q crm.ActivityQuery) ([]crm.Activity, error) {
+	where, args := []string{"id > $1"}, []any{q.AfterID}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if q.ContactID > 0 {
+		add("contact_id = $%d", q.ContactID)
+	}
+	for _, f := range []struct{ col, v string }{{"kind", string(q.Kind)}, {"agent", q.Agent}, {"queue", q.Queue}, {"outcome", q.Outcome}} {
+		if f.v != "" {
+			add(f.col+" = $%d", f.v)
+		}
+	}
+	if !q.From.IsZero() {
+		add("at >= $%d", q.From.UTC())
+	}
+	if !q.To.IsZero() {
+		add("at < $%d", q.To.UTC())
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > crm.MaxListLimit {
+		limit = crm.MaxListLimit
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+activityCols+` FROM activities WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY id LIMIT `+strconv.Itoa(limit), args...)
+	if err != nil {
+		return nil, fmt.Errorf("activities: %w", err)
+	}
+	defer rows.Close()
+	out := []crm.Activity{}
+	for rows.Next() {
+		a, err := scanActivity(rows)
+		if err != nil {
+			return nil, fmt.Errorf("activities: %w", err)
+		}
+		out = append(out, *a)
+	}
+	return out, rows.Err()
 }
 
 // CallActivity implements crm.ActivityStore.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tamas-cc/tamas/crm"
@@ -124,6 +125,45 @@ func scanActivity(row interface{ Scan(...any) error }) (*crm.Activity, error) {
 	a.At, a.CreatedAt = time.UnixMilli(at).UTC(), time.UnixMilli(created).UTC()
 	a.Duration = time.Duration(dur) * time.Millisecond
 	return &a, nil
+}
+
+// ListActivities implements crm.ActivityStore.
+func (s *Store) ListActivities(ctx context.Context, q crm.ActivityQuery) ([]crm.Activity, error) {
+	where, args := []string{"id > ?"}, []any{q.AfterID}
+	add := func(cond string, v any) { where, args = append(where, cond), append(args, v) }
+	if q.ContactID > 0 {
+		add("contact_id = ?", q.ContactID)
+	}
+	for _, f := range []struct{ col, v string }{{"kind", string(q.Kind)}, {"agent", q.Agent}, {"queue", q.Queue}, {"outcome", q.Outcome}} {
+		if f.v != "" {
+			add(f.col+" = ?", f.v)
+		}
+	}
+	if !q.From.IsZero() {
+		add("at >= ?", ms(q.From))
+	}
+	if !q.To.IsZero() {
+		add("at < ?", ms(q.To))
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > crm.MaxListLimit {
+		limit = crm.MaxListLimit
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+activityCols+` FROM activities WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY id LIMIT `+strconv.Itoa(limit), args...)
+	if err != nil {
+		return nil, fmt.Errorf("activities: %w", err)
+	}
+	defer rows.Close()
+	out := []crm.Activity{}
+	for rows.Next() {
+		a, err := scanActivity(rows)
+		if err != nil {
+			return nil, fmt.Errorf("activities: %w", err)
+		}
+		out = append(out, *a)
+	}
+	return out, rows.Err()
 }
 
 // CallActivity implements crm.ActivityStore.
