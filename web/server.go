@@ -110,6 +110,8 @@ func New(o Options) *Server {
 	s.route("GET /api/v1/organizations/{id}", s.getOrganization)
 	s.route("GET /api/v1/organizations/{id}/members", s.listMembers)
 	s.route("GET /api/v1/lookup", s.lookup)
+	s.route("GET /api/v1/activities", s.listActivities)
+	s.route("GET /api/v1/activities/export.csv", s.exportActivities)
 	if o.Accounts != nil {
 		s.consoleRoutes()
 	}

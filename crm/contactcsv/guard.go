@@ -52,3 +52,7 @@ func unguard(v string) string {
 	}
 	return v
 }
+
+// SafeCell is what a CSV export writes for a value a stranger may have
+// chosen (a caller's name, a note): never a spreadsheet formula.
+func SafeCell(v string) string { return guard(v) }

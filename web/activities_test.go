@@ -1,0 +1,58 @@
+package web_test
+
+import (
+	"context"
+	"encoding/csv"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tamas-cc/tamas/crm"
+)
+
+func TestActivitiesAPIAndExport(t *testing.T) {
+	h := newConsoleHarness(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	for i, a := range []crm.Activity{
+		{Kind: crm.ActivityCall, CallID: "x1", Agent: "ali", Queue: "sales", Outcome: "answered", Number: "+989120000001", At: at, Duration: 90 * time.Second},
+		{Kind: crm.ActivityCall, CallID: "x2", Agent: "sara", Queue: "sales", Outcome: "abandoned_queue", Number: "=HYPERLINK(\"http://evil\")", At: at.Add(time.Hour)},
+		{Kind: crm.ActivityCall, CallID: "x3", Agent: "ali", Queue: "support", Outcome: "answered", At: at.Add(48 * time.Hour)},
+	} {
+		if err := h.store.AddActivity(ctx, &a); err != nil {
+			t.Fatalf("%d: %v", i, err)
+		}
+	}
+	b := h.client()
+	b.login("ali", "ali-password")
+	var page struct {
+		Activities []crm.Activity `json:"activities"`
+		Next       int64          `json:"next"`
+	}
+	if r := b.do("GET", "/api/v1/activities?agent=ali&from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z", "", nil, &page); r.StatusCode != 200 ||
+		len(page.Activities) != 1 || page.Activities[0].CallID != "x1" || page.Next != 0 {
+		t.Fatalf("filtered: %d %+v", r.StatusCode, page)
+	}
+	page.Activities = nil
+	if r := b.do("GET", "/api/v1/activities?limit=2", "", nil, &page); r.StatusCode != 200 || len(page.Activities) != 2 || page.Next == 0 {
+		t.Fatalf("first page: %+v", page)
+	}
+	var eb errBody
+	if r := b.do("GET", "/api/v1/activities?from=yesterday", "", nil, &eb); r.StatusCode != 400 || eb.Error.Field != "from" {
+		t.Fatalf("bad from: %d %+v", r.StatusCode, eb)
+	}
+	resp, err := b.c.Get(h.srv.URL + "/api/v1/activities/export.csv?queue=sales")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	rows, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
+	if err != nil || len(rows) != 3 || rows[0][0] != "id" || rows[1][3] != "x1" || rows[1][11] != "90" {
+		t.Fatalf("export: %v %q", err, body)
+	}
+	if rows[2][5] != `'=HYPERLINK("http://evil")` {
+		t.Fatalf("a formula in a number was exported as %q", rows[2][5])
+	}
+}
