@@ -92,3 +92,30 @@ func BenchmarkImport(b *testing.B) {
 	}
 	b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "contacts/s")
 }
+
+// BenchmarkCallActivity: one call's database work, in the benchmark schema.
+func BenchmarkCallActivity(b *testing.B) {
+	n := benchContacts()
+	base := testkit.PostgresURL(b)
+	ctx := context.Background()
+	schema := fmt.Sprintf("tamas_bench_%d", n)
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		testkit.Unavailable(b, "postgres: %v", err)
+	}
+	_, err = admin.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema)
+	admin.Close(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := Open(ctx, withSearchPath(b, base, schema))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	norm, _ := phone.New("IR")
+	crmtest.BenchCallActivity(b, crm.NewDirectory(s, norm), s, n)
+}

@@ -49,3 +49,27 @@ func BenchmarkLookup(b *testing.B) {
 		return s.CountLike(ctx, last8)
 	})
 }
+
+// BenchmarkCallActivity: one call's database work, on a fresh file seeded
+// with TAMAS_BENCH_CONTACTS contacts (reused between runs).
+func BenchmarkCallActivity(b *testing.B) {
+	n := benchContacts()
+	dir := os.Getenv("TAMAS_BENCH_DIR")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "tamas-bench")
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(dir, fmt.Sprintf("lookup-%d.db", n)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	norm, _ := phone.New("IR")
+	crmtest.BenchCallActivity(b, crm.NewDirectory(s, norm), s, n)
+}
