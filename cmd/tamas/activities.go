@@ -13,6 +13,7 @@ import (
 	"github.com/tamas-cc/tamas/calllog"
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/telephony"
+	"github.com/tamas-cc/tamas/webhook"
 )
 
 // callActivities writes one CRM activity per call when it ends: the
@@ -28,14 +29,16 @@ type callActivities struct {
 	mu      sync.Mutex
 	tracker *calllog.Tracker
 	outbox  *calllog.Outbox
+	hooks   *webhook.Dispatcher
 	queue   []calllog.Record
 	writing bool
 	wg      sync.WaitGroup
 	written *prometheus.CounterVec
 }
 
-func newCallActivities(dir *crm.Directory, store crm.ActivityStore, outbox *calllog.Outbox, userOf func(string) string, log *slog.Logger, reg prometheus.Registerer) *callActivities {
-	a := &callActivities{dir: dir, store: store, outbox: outbox, userOf: userOf, log: log, tracker: calllog.NewTracker(),
+func newCallActivities(dir *crm.Directory, store crm.ActivityStore, outbox *calllog.Outbox, hooks *webhook.Dispatcher,
+	userOf func(string) string, log *slog.Logger, reg prometheus.Registerer) *callActivities {
+	a := &callActivities{dir: dir, store: store, outbox: outbox, hooks: hooks, userOf: userOf, log: log, tracker: calllog.NewTracker(),
 		written: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tamas_call_activities_total", Help: "Call activities written, by result.",
 		}, []string{"result"})}
@@ -48,10 +51,16 @@ func newCallActivities(dir *crm.Directory, store crm.ActivityStore, outbox *call
 func (a *callActivities) handle(ctx context.Context, ev telephony.Event) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if ev.Type == telephony.CallStarted && ev.Call.Direction == telephony.Inbound {
+		a.hooks.Send(webhook.CallStarted, map[string]any{"call_id": ev.Call.LinkedID, "number": ev.Call.Caller.Number,
+			"caller_name": ev.Call.Caller.Name, "dnis": ev.Call.DNIS, "line": ev.Call.Line, "pbx": ev.Call.PBX,
+			"node": ev.Call.Node, "at": ev.At})
+	}
 	rec, ended := a.tracker.Apply(ev)
 	if !ended {
 		return
 	}
+	a.hooks.Send(webhook.CallEnded, rec)
 	a.queue = append(a.queue, rec)
 	a.startLocked(ctx)
 }
@@ -110,6 +119,7 @@ func (a *callActivities) write(ctx context.Context, rec calllog.Record) {
 	switch {
 	case err == nil:
 		a.written.WithLabelValues("ok").Inc()
+		a.hooks.Send(webhook.ActivityCompleted, act)
 		if act.ContactID > 0 {
 			if err := a.dir.Store().TouchInteraction(ctx, act.ContactID, rec.EndedAt); err != nil {
 				a.log.Warn("call activity: last interaction not updated", "contact", act.ContactID, "err", err)

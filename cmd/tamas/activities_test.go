@@ -3,14 +3,23 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/tamas-cc/tamas/calllog"
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/sqlite"
+	"github.com/tamas-cc/tamas/internal/testkit"
 	"github.com/tamas-cc/tamas/telephony/telephonytest"
+	"github.com/tamas-cc/tamas/webhook"
 )
 
 // A call from a recording of a real Asterisk, replayed twice, becomes
@@ -32,7 +41,6 @@ func TestRecordedCallBecomesOneActivity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pbx.Load(tr)
 	srv := startServe(t, data, "TAMAS_ASTERISK_URL="+pbx.URL(), "TAMAS_ASTERISK_USERNAME=tamas",
 		"TAMAS_ASTERISK_PASSWORD=pbx-s3cret")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -40,6 +48,9 @@ func TestRecordedCallBecomesOneActivity(t *testing.T) {
 	if err := pbx.WaitConnected(ctx, 1); err != nil {
 		t.Fatalf("no ARI connection: %v\n%s", err, srv.logs.String())
 	}
+	// The calls arrive after Tamas connected, as live calls do.
+	srv.logField(t, "ari: connected", "pbx")
+	pbx.Load(tr)
 	for range 2 {
 		if err := pbx.Replay(tr); err != nil {
 			t.Fatal(err)
@@ -85,5 +96,75 @@ func TestRecordedCallBecomesOneActivity(t *testing.T) {
 	}
 	if c, _ := st.GetContact(context.Background(), contact); c.LastInteractionAt == nil {
 		t.Fatal("the contact's last interaction was not updated")
+	}
+}
+
+// Webhooks tell another system about the call: started, ended, logged —
+// signed with the configured secret.
+func TestRecordedCallIsAnnouncedByWebhooks(t *testing.T) {
+	data := t.TempDir()
+	secret := "webhook-secret-0123456789"
+	var mu sync.Mutex
+	var got []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.Header.Get("X-Tamas-Signature") != "sha256="+webhook.Sign([]byte(secret), r.Header.Get("X-Tamas-Timestamp"), body) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		got = append(got, r.Header.Get("X-Tamas-Event"))
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	secretFile := filepath.Join(data, "hook.secret")
+	os.WriteFile(secretFile, []byte(secret), 0o600)
+	cfg := filepath.Join(data, "tamas.yaml")
+	os.WriteFile(cfg, []byte("webhooks:\n  - name: crm\n    url: "+hook.URL+"\n    secret_file: "+secretFile+"\n"), 0o600)
+
+	pbx := telephonytest.NewServer(telephonytest.Options{Username: "tamas", Password: "pbx-s3cret"})
+	defer pbx.Close()
+	tr, err := telephonytest.Load("agent_call")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &testkit.SyncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"-config", cfg, "serve"}, env{stdout: io.Discard, stderr: logs, environ: []string{
+			"TAMAS_DATA_DIR=" + data, "TAMAS_HTTP_LISTEN=127.0.0.1:0", "TAMAS_LOG_FORMAT=json",
+			"TAMAS_ASTERISK_URL=" + pbx.URL(), "TAMAS_ASTERISK_USERNAME=tamas", "TAMAS_ASTERISK_PASSWORD=pbx-s3cret"}})
+	}()
+	defer func() { cancel(); <-done }()
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	if err := pbx.WaitConnected(wctx, 1); err != nil {
+		t.Fatalf("no ARI connection: %v\n%s", err, logs.String())
+	}
+	for !strings.Contains(logs.String(), `"msg":"ari: connected"`) {
+		if wctx.Err() != nil {
+			t.Fatal("the ARI adapter never finished connecting")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	pbx.Load(tr) // the calls arrive after Tamas connected, as live calls do
+	if err := pbx.Replay(tr); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"call.started", "call.ended", "activity.completed"}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		g := append([]string(nil), got...)
+		mu.Unlock()
+		if slices.Equal(g, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("webhooks received %v, want %v\n%s", g, want, logs.String())
+		}
+	}
+	if strings.Contains(logs.String(), secret) {
+		t.Fatal("the webhook secret was logged")
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/tamas-cc/tamas/screenpop/redisbus"
 	"github.com/tamas-cc/tamas/telephony"
 	"github.com/tamas-cc/tamas/web"
+	"github.com/tamas-cc/tamas/webhook"
 )
 
 // consoleParts is the call → match → pop → console path of one node.
@@ -39,6 +40,7 @@ type consoleParts struct {
 	hub      *push.Hub
 	calls    *callActivities
 	outbox   *calllog.Outbox
+	hooks    *webhook.Dispatcher
 	events   *prometheus.CounterVec
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
@@ -112,7 +114,12 @@ func newConsole(ctx context.Context, l loaded, dir *crm.Directory, reg prometheu
 		l.log.Info("call activities waiting in the outbox from the last run", "count", n)
 	}
 	c.outbox = outbox
-	c.calls = newCallActivities(dir, store, outbox, c.routes.User, l.log, reg)
+	var hooks []webhook.Endpoint
+	for _, w := range l.cfg.Webhooks {
+		hooks = append(hooks, webhook.Endpoint{Name: w.Name, URL: w.URL, Events: w.Events, Secret: []byte(w.Secret.Value())})
+	}
+	c.hooks = webhook.New(hooks, webhook.Options{Logger: l.log, Registry: reg})
+	c.calls = newCallActivities(dir, store, outbox, c.hooks, c.routes.User, l.log, reg)
 	c.events = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tamas_call_events_total", Help: "Call events received, by PBX and type.",
 	}, []string{"pbx", "type"})
@@ -194,6 +201,7 @@ func (c *consoleParts) close(log *slog.Logger) {
 	c.service.Wait()
 	c.calls.wait()
 	c.outbox.Close()
+	c.hooks.Close()
 	c.hub.Close()
 	if err := c.bus.Close(); err != nil {
 		log.Warn("closing the console bus", "err", err)

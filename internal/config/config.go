@@ -40,6 +40,20 @@ type Config struct {
 	Asterisk []Asterisk `yaml:"asterisk"`
 	Console  Console    `yaml:"console"`
 	Redis    Redis      `yaml:"redis"`
+	// Webhooks receive call.started, call.ended, activity.completed.
+	Webhooks []Webhook `yaml:"webhooks"`
+}
+
+// Webhook is one receiver of Tamas's events.
+type Webhook struct {
+	Name string `yaml:"name"`
+	URL  string `yaml:"url"`
+	// Events the receiver wants; empty means all.
+	Events []string `yaml:"events"`
+	// SecretFile holds the signing secret; TAMAS_WEBHOOK_<NAME>_SECRET
+	// takes precedence. A webhook without a secret is refused.
+	SecretFile string `yaml:"secret_file"`
+	Secret     Secret `yaml:"-"`
 }
 
 // Console configures the agent console, its logins and the screen-pops.
@@ -335,6 +349,20 @@ func (c *Config) loadSecrets(environ []string) error {
 			return &FieldError{Key: "http.api_token_file", Reason: "the file holds no token"}
 		}
 	}
+	for i := range c.Webhooks {
+		w := &c.Webhooks[i]
+		env := strings.Replace(asteriskEnv(w.Name), "TAMAS_ASTERISK_", "TAMAS_WEBHOOK_", 1)
+		env = strings.TrimSuffix(env, "_PASSWORD") + "_SECRET"
+		if v, ok := lookupEnv(environ, env); ok {
+			w.Secret = Secret(strings.TrimSpace(v))
+		} else if w.SecretFile != "" {
+			b, err := os.ReadFile(w.SecretFile)
+			if err != nil {
+				return fmt.Errorf("webhooks[%d].secret_file: %w", i, err)
+			}
+			w.Secret = Secret(strings.TrimSpace(string(b)))
+		}
+	}
 	if v, ok := lookupEnv(environ, "TAMAS_REDIS_PASSWORD"); ok {
 		c.Redis.Password = Secret(strings.TrimSpace(v))
 	} else if c.Redis.PasswordFile != "" {
@@ -444,6 +472,25 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Console.validate(bad); err != nil {
 		return err
+	}
+	for i, w := range c.Webhooks {
+		key := fmt.Sprintf("webhooks[%d]", i)
+		if w.Name == "" {
+			return bad(key+".name", "must not be empty")
+		}
+		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return bad(key+".url", "want an absolute http(s) URL")
+		}
+		for _, e := range w.Events {
+			switch e {
+			case "call.started", "call.ended", "activity.completed":
+			default:
+				return bad(key+".events", "%q is not call.started, call.ended or activity.completed", e)
+			}
+		}
+		if len(w.Secret) < 16 {
+			return bad(key+".secret_file", "a signing secret of at least 16 characters is required")
+		}
 	}
 	if c.Console.Bus == "redis" {
 		if _, _, err := net.SplitHostPort(c.Redis.Addr); err != nil {
