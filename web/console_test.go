@@ -68,7 +68,10 @@ type consoleHarness struct {
 	published []published
 }
 
-func newConsoleHarness(t *testing.T) *consoleHarness {
+func newConsoleHarness(t *testing.T) *consoleHarness { return newConsoleHarnessTLS(t, false) }
+
+// newConsoleHarnessTLS serves the console over TLS when tls is set.
+func newConsoleHarnessTLS(t *testing.T, tls bool) *consoleHarness {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
@@ -100,7 +103,11 @@ func newConsoleHarness(t *testing.T) *consoleHarness {
 		},
 		Console: h.hub, Dialer: h.dialer, AllowedOrigins: []string{"https://console.example"},
 	})
-	h.srv = httptest.NewServer(s.Handler())
+	if tls {
+		h.srv = httptest.NewTLSServer(s.Handler())
+	} else {
+		h.srv = httptest.NewServer(s.Handler())
+	}
 	t.Cleanup(func() { h.srv.Close(); st.Close() })
 	return h
 }
@@ -113,7 +120,9 @@ type browserClient struct {
 
 func (h *consoleHarness) client() *browserClient {
 	jar, _ := cookiejar.New(nil)
-	return &browserClient{h: h, c: &http.Client{Jar: jar}}
+	c := h.srv.Client()
+	c.Jar = jar
+	return &browserClient{h: h, c: c}
 }
 
 func (b *browserClient) do(method, path, body string, hdr map[string]string, out any) *http.Response {
@@ -194,6 +203,80 @@ func TestLoginCookieAndLogout(t *testing.T) {
 	}
 }
 
+func sessionCookieOf(r *http.Response) *http.Cookie {
+	for _, c := range r.Cookies() {
+		if c.Name == "tamas_session" {
+			return c
+		}
+	}
+	return nil
+}
+
+func TestSessionCookieIsSecureUnderTLS(t *testing.T) {
+	h := newConsoleHarnessTLS(t, true)
+	b := h.client()
+	r := b.login("ali", "ali-password")
+	if c := sessionCookieOf(r); r.StatusCode != 200 || c == nil || !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("login over TLS: %d, cookie %+v", r.StatusCode, c)
+	}
+	if r := b.do("GET", "/api/v1/me", "", nil, nil); r.StatusCode != 200 {
+		t.Fatalf("me over TLS: %d", r.StatusCode)
+	}
+	// Over TLS the page's origin is https; the http one is another origin.
+	hdr := map[string]string{"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+		"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Origin": strings.Replace(h.srv.URL, "https:", "http:", 1)}
+	if r := b.do("GET", "/api/v1/console/ws", "", hdr, nil); r.StatusCode != 403 {
+		t.Fatalf("http origin for an https page: %d", r.StatusCode)
+	}
+	hdr["Origin"] = h.srv.URL
+	if r := b.do("GET", "/api/v1/console/ws", "", hdr, nil); r.StatusCode != 101 {
+		t.Fatalf("https origin: %d", r.StatusCode)
+	}
+}
+
+// A cross-site page can send a body without a Content-Type; the login must
+// not accept it, or another site could sign a browser in to its account.
+func TestLoginNeedsJSON(t *testing.T) {
+	h := newConsoleHarness(t)
+	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded"} {
+		req, _ := http.NewRequest("POST", h.srv.URL+"/api/v1/session", strings.NewReader(`{"username":"ali","password":"ali-password"}`))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnsupportedMediaType || sessionCookieOf(resp) != nil {
+			t.Fatalf("login with Content-Type %q: %d, cookie %v", ct, resp.StatusCode, sessionCookieOf(resp))
+		}
+	}
+}
+
+func TestLanguageIsKept(t *testing.T) {
+	h := newConsoleHarness(t)
+	b := h.client()
+	b.login("ali", "ali-password")
+	var eb errBody
+	if r := b.do("PUT", "/api/v1/me/lang", `{"lang":"de"}`, csrf, &eb); r.StatusCode != 422 || eb.Error.Field != "lang" {
+		t.Fatalf("unknown language: %d %+v", r.StatusCode, eb)
+	}
+	if r := b.do("PUT", "/api/v1/me/lang", `{"lang":"fa"}`, csrf, nil); r.StatusCode != 200 {
+		t.Fatalf("set lang: %d", r.StatusCode)
+	}
+	u, err := h.store.UserByName(context.Background(), "ali")
+	if err != nil || u.Lang != "fa" || u.Endpoint != "PJSIP/1001" || len(u.PasswordHash) == 0 {
+		t.Fatalf("stored user = %+v, %v", u, err)
+	}
+	// The next login brings the language back, and never the hash.
+	var out map[string]map[string]any
+	r := h.client().do("POST", "/api/v1/session", `{"username":"ali","password":"ali-password"}`, nil, &out)
+	if r.StatusCode != 200 || out["user"]["lang"] != "fa" || out["user"]["password_hash"] != nil || out["user"]["PasswordHash"] != nil {
+		t.Fatalf("login after the change: %d %v", r.StatusCode, out)
+	}
+}
+
 func TestLoginIsRateLimited(t *testing.T) {
 	h := newConsoleHarness(t)
 	b := h.client()
@@ -201,7 +284,7 @@ func TestLoginIsRateLimited(t *testing.T) {
 		b.login("ali", "wrong-guess")
 	}
 	r := b.login("ali", "ali-password")
-	if r.StatusCode != 429 || r.Header.Get("Retry-After") == "" {
+	if r.StatusCode != 429 || r.Header.Get("Retry-After") == "" || sessionCookieOf(r) != nil {
 		t.Fatalf("6th attempt: %d, Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
 	}
 }
@@ -218,6 +301,39 @@ func TestCookieRequestsNeedTheCSRFHeader(t *testing.T) {
 	var c crm.Contact
 	if r := b.do("POST", "/api/v1/contacts", body, csrf, &c); r.StatusCode != 201 || c.ID == 0 {
 		t.Fatalf("POST with the header: %d", r.StatusCode)
+	}
+	for _, req := range []struct{ method, path, body string }{
+		{"PUT", "/api/v1/contacts/" + itoa(c.ID), body},
+		{"DELETE", "/api/v1/contacts/" + itoa(c.ID), ""},
+		{"PUT", "/api/v1/me/state", `{"state":"available"}`},
+		{"PUT", "/api/v1/me/lang", `{"lang":"fa"}`},
+		{"POST", "/api/v1/contacts/" + itoa(c.ID) + "/notes", `{"body":"x"}`},
+		{"POST", "/api/v1/calls", `{"number":"09120001122"}`},
+		{"DELETE", "/api/v1/session", ""},
+	} {
+		eb = errBody{}
+		if r := b.do(req.method, req.path, req.body, nil, &eb); r.StatusCode != 403 || eb.Error.Code != "csrf" {
+			t.Errorf("%s %s without the header: %d %+v", req.method, req.path, r.StatusCode, eb)
+		}
+	}
+	if len(h.dialer.calls) != 0 || h.roster.Get("ali").State != screenpop.Offline {
+		t.Fatalf("a refused request had an effect: dialed %v, state %+v", h.dialer.calls, h.roster.Get("ali"))
+	}
+	// Bearer-token clients are not browsers and need no header.
+	if r := b.do("GET", "/api/v1/contacts/"+itoa(c.ID), "", nil, nil); r.StatusCode != 200 {
+		t.Fatalf("the session was lost: %d", r.StatusCode)
+	}
+	api := &http.Client{}
+	req, _ := http.NewRequest("POST", h.srv.URL+"/api/v1/contacts", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := api.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("bearer POST: %d", resp.StatusCode)
 	}
 }
 
@@ -343,25 +459,107 @@ func TestConsoleSocketChecksSessionAndOrigin(t *testing.T) {
 
 func TestConsolePageIsLockedDown(t *testing.T) {
 	h := newConsoleHarness(t)
-	resp, err := http.Get(h.srv.URL + "/")
+	for _, path := range []string{"/", "/console/app.js", "/console/app.css", "/console/i18n.js"} {
+		resp, err := http.Get(h.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		hd := resp.Header
+		if resp.StatusCode != 200 || len(body) == 0 {
+			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+		csp := hd.Get("Content-Security-Policy")
+		for _, want := range []string{"default-src 'self'", "script-src 'self';", "style-src 'self';", "frame-ancestors 'none'", "base-uri 'none'", "connect-src 'self'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s: CSP %q lacks %q", path, csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe-") || hd.Get("X-Content-Type-Options") != "nosniff" || hd.Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("%s: CSP %q, nosniff %q, referrer %q", path, csp, hd.Get("X-Content-Type-Options"), hd.Get("Referrer-Policy"))
+		}
+	}
+	if r, _ := http.Get(h.srv.URL + "/console/missing.js"); r == nil || r.StatusCode != 404 {
+		t.Fatalf("a missing asset: %v", r)
+	}
+}
+
+// htmlTag is one start tag of index.html with its attributes.
+type htmlTag struct {
+	name  string
+	attrs map[string]string
+	// text is what follows the tag up to the next tag.
+	text string
+}
+
+var (
+	tagRE  = regexp.MustCompile(`(?s)<([a-zA-Z][a-zA-Z0-9-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>([^<]*)`)
+	attrRE = regexp.MustCompile(`([^\s=/"'>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?`)
+)
+
+func parseTags(page string) []htmlTag {
+	var tags []htmlTag
+	for _, m := range tagRE.FindAllStringSubmatch(page, -1) {
+		tg := htmlTag{name: strings.ToLower(m[1]), attrs: map[string]string{}, text: m[3]}
+		for _, a := range attrRE.FindAllStringSubmatch(m[2], -1) {
+			tg.attrs[strings.ToLower(a[1])] = a[2] + a[3] + a[4]
+		}
+		tags = append(tags, tg)
+	}
+	return tags
+}
+
+// The page runs nothing inline: every script is a file of its own, there
+// are no style elements or attributes and no event-handler attributes,
+// which the CSP would block anyway.
+func TestConsolePageHasNothingInline(t *testing.T) {
+	page, err := os.ReadFile("console/index.html")
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	csp := resp.Header.Get("Content-Security-Policy")
-	if resp.StatusCode != 200 || !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") || resp.Header.Get("X-Frame-Options") != "DENY" {
-		t.Fatalf("page %d, CSP %q", resp.StatusCode, csp)
-	}
-	if regexp.MustCompile(`<script>|<script [^>]*>[^<]|<style|\sstyle=|\son[a-z]+=`).Match(page) {
-		t.Fatal("index.html has inline script, style or event handlers")
-	}
-	for _, asset := range []string{"/console/app.js", "/console/app.css", "/console/i18n.js"} {
-		r, err := http.Get(h.srv.URL + asset)
-		if err != nil || r.StatusCode != 200 {
-			t.Fatalf("%s: %v %d", asset, err, r.StatusCode)
+	tags := parseTags(string(page))
+	scripts, testids := 0, map[string]bool{}
+	for _, tg := range tags {
+		switch tg.name {
+		case "script":
+			scripts++
+			if !strings.HasPrefix(tg.attrs["src"], "/console/") || strings.TrimSpace(tg.text) != "" {
+				t.Errorf("inline or foreign script: %+v", tg)
+			}
+		case "style":
+			t.Errorf("a <style> element")
+		case "link":
+			if tg.attrs["rel"] == "stylesheet" && !strings.HasPrefix(tg.attrs["href"], "/console/") {
+				t.Errorf("foreign stylesheet %q", tg.attrs["href"])
+			}
 		}
-		r.Body.Close()
+		for a, v := range tg.attrs {
+			if a == "style" || strings.HasPrefix(a, "on") || strings.HasPrefix(strings.TrimSpace(strings.ToLower(v)), "javascript:") {
+				t.Errorf("<%s %s=%q>", tg.name, a, v)
+			}
+		}
+		if id := tg.attrs["data-testid"]; id != "" {
+			testids[id] = true
+		}
+	}
+	if scripts != 2 || len(tags) < 50 {
+		t.Fatalf("parsed %d tags and %d scripts: the check is not reading the page", len(tags), scripts)
+	}
+	for _, id := range []string{"pop", "pop-number", "pop-caller-name", "pop-state", "contact-name", "create-lead",
+		"note-input", "note-save", "lang-switch", "status-select", "conn-indicator", "login-username",
+		"login-password", "login-submit", "call-back"} {
+		if !testids[id] {
+			t.Errorf("no element has data-testid=%q", id)
+		}
+	}
+	app, _ := os.ReadFile("console/app.js")
+	if !strings.Contains(string(app), `testid: "match"`) {
+		t.Error(`the match buttons lose data-testid="match"`)
+	}
+	// The CSP forbids inline style, which setAttribute("style") would be.
+	if regexp.MustCompile(`setAttribute\(\s*["'](style|on)|\.on[a-z]+\s*=\s*["']|javascript:`).Match(app) {
+		t.Error("app.js sets inline style or handler attributes")
 	}
 }
 
@@ -399,18 +597,27 @@ func TestConsoleScriptRules(t *testing.T) {
 		}
 	}
 	html, _ := os.ReadFile("console/index.html")
-	used := regexp.MustCompile(`\bt\("([a-z_0-9]+)"[,)]|data-i18n="([a-z_0-9]+)"`).FindAllStringSubmatch(string(app)+string(html), -1)
+	used := regexp.MustCompile(`\bt\("([a-z_0-9]+)"[,)]|data-i18n(?:-placeholder)?="([a-z_0-9]+)"`).FindAllStringSubmatch(string(app)+string(html), -1)
 	for _, u := range used {
 		k := u[1] + u[2]
 		if !enKeys[k] {
 			t.Errorf("key %q is used but not translated", k)
 		}
 	}
+	// Keys chosen in expressions, t(ok ? "a_b" : "c_d"): every snake_case
+	// literal is a key, apart from the server's own words.
+	protocol := map[string]bool{"agent_state": true, "no_endpoint": true, "no_pbx": true}
+	for _, m := range regexp.MustCompile(`"([a-z][a-z0-9]*_[a-z0-9_]*[a-z0-9])"`).FindAllStringSubmatch(string(app), -1) {
+		if !protocol[m[1]] && !enKeys[m[1]] {
+			t.Errorf("app.js uses %q, which is not translated", m[1])
+		}
+	}
 	// Keys built from data: every value the server may send has its text.
 	for _, k := range []string{"pop_ringing", "pop_queued", "pop_offered", "pop_answered", "pop_held", "pop_ended",
 		"how_exact", "how_national", "how_suffix", "status_lead", "status_qualified", "status_customer",
 		"status_inactive", "kind_call", "kind_note", "state_available", "state_break", "state_wrapup",
-		"state_offline", "reason_lunch", "reason_prayer", "reason_meeting", "reason_training", "reason_other"} {
+		"state_offline", "reason_lunch", "reason_prayer", "reason_meeting", "reason_training", "reason_other",
+		"outcome_answered", "outcome_abandoned_ivr", "outcome_abandoned_queue", "outcome_missed", "outcome_failed"} {
 		if !enKeys[k] || !faKeys[k] {
 			t.Errorf("key %q is built at run time but missing", k)
 		}

@@ -48,9 +48,6 @@ func (s *Server) sessionRequest(r *http.Request, need account.Role) (*http.Reque
 	if err != nil {
 		return r, err
 	}
-	if !u.Role.Allows(need) {
-		return r, errorf(http.StatusForbidden, "forbidden", "needs the %s role", need)
-	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 	default:
@@ -58,7 +55,20 @@ func (s *Server) sessionRequest(r *http.Request, need account.Role) (*http.Reque
 			return r, errorf(http.StatusForbidden, "csrf", "missing %s header", csrfHeader)
 		}
 	}
-	return r.WithContext(context.WithValue(r.Context(), userKey{}, &sessionUser{user: u, token: c.Value})), nil
+	r = r.WithContext(context.WithValue(r.Context(), userKey{}, &sessionUser{user: u, token: c.Value}))
+	return r, requireRole(r.Context(), need)
+}
+
+// requireRole admits the request's user if their role includes need.
+func requireRole(ctx context.Context, need account.Role) error {
+	su := userFrom(ctx)
+	if su == nil {
+		return errorf(http.StatusUnauthorized, "unauthorized", "log in first")
+	}
+	if !su.user.Role.Allows(need) {
+		return errorf(http.StatusForbidden, "forbidden", "needs the %s role", need)
+	}
+	return nil
 }
 
 // sessionRoute registers a console endpoint that needs a session with at
@@ -83,6 +93,12 @@ type loginInput struct {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	// A cross-site page can POST a body with no Content-Type at all, which
+	// decode lets through; demanding JSON forces a CORS preflight, so no
+	// other site can log a browser in to an account of its choosing.
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		return errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json")
+	}
 	var in loginInput
 	if err := s.decode(w, r, &in); err != nil {
 		return err

@@ -5,18 +5,25 @@
   const $ = (id) => document.getElementById(id);
   const I18N = window.TamasI18n;
 
-  let lang = localStorage.getItem("tamas.lang") === "fa" ? "fa" : "en";
+  // Storage may be disabled; the console then works without remembering.
+  const local = {
+    get(k) { try { return localStorage.getItem(k); } catch (_) { return null; } },
+    set(k, v) { try { localStorage.setItem(k, v); } catch (_) { /* not kept */ } },
+  };
+  let lang = local.get("tamas.lang") === "fa" ? "fa" : "en";
   let me = null;
   let ws = null;
   let backoff = 500;
   let reconnectTimer = null;
   let audio = null;
   const pops = new Map(); // pop id → latest version
+  const MAX_POPS = 50; // kept for the recent list and across reloads
   const chosen = new Map(); // pop id → index of the match the agent picked
   const leads = new Map(); // pop id → contact created from an unknown caller
   const details = new Map(); // contact id → {history, tasks} fetched on demand
   let currentId = null;
   const team = new Map(); // username → state, for supervisors
+  let channelPos = {}; // channel → {epoch, seq} of the last message applied
 
   // ---- text, numbers and dates -------------------------------------------
 
@@ -50,9 +57,16 @@
 
   function fmtDuration(ms) {
     const s = Math.max(0, Math.floor(ms / 1000));
-    const mm = String(Math.floor(s / 60)).padStart(2, "0");
+    const h = Math.floor(s / 3600);
+    const mm = String(Math.floor(s / 60) % 60).padStart(2, "0");
     const ss = String(s % 60).padStart(2, "0");
-    return digits(mm + ":" + ss);
+    return digits((h ? h + ":" : "") + mm + ":" + ss);
+  }
+
+  // tOr translates a key built from data, falling back to the raw value
+  // for one the console does not know yet.
+  function tOr(key, raw) {
+    return I18N.en[key] ? t(key) : digits(raw);
   }
 
   function el(tag, attrs, ...children) {
@@ -77,6 +91,10 @@
     document.documentElement.lang = lang;
     document.documentElement.dir = lang === "fa" ? "rtl" : "ltr";
     for (const n of document.querySelectorAll("[data-i18n]")) n.textContent = t(n.dataset.i18n);
+    for (const n of document.querySelectorAll("[data-i18n-placeholder]")) {
+      n.placeholder = t(n.dataset.i18nPlaceholder);
+      n.setAttribute("aria-label", n.placeholder);
+    }
     $("lang-switch").textContent = lang === "fa" ? "English" : "فارسی";
     document.title = t("brand");
     renderHelp();
@@ -108,6 +126,7 @@
   // ---- login -----------------------------------------------------------------
 
   function showLogin(message) {
+    flushView();
     me = null;
     if (ws) { ws.onclose = null; ws.close(); ws = null; }
     clearTimeout(reconnectTimer);
@@ -118,13 +137,10 @@
 
   async function showConsole(user, state) {
     me = user;
-    const last = sessionStorage.getItem("tamas.user");
-    if (last !== user.username) {
-      channelPos = {};
-      pops.clear();
-    }
-    sessionStorage.setItem("tamas.user", user.username);
+    loadView(user.username);
     document.body.dataset.view = "console";
+    render();
+    renderRecent();
     $("who").textContent = user.display_name || user.username;
     if (!state || state.state === "offline") {
       state = await setState("available", "").catch(() => state);
@@ -136,17 +152,14 @@
 
   $("login-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    unlockAudio();
-    if (window.Notification && Notification.permission === "default") {
-      try { Notification.requestPermission(); } catch (_) { /* not supported */ }
-    }
+    onGesture();
     const f = ev.target;
     try {
       const res = await api("POST", "/api/v1/session", { username: f.username.value, password: f.password.value });
       f.password.value = "";
       if (res.user.lang === "fa" || res.user.lang === "en") {
         lang = res.user.lang;
-        localStorage.setItem("tamas.lang", lang);
+        local.set("tamas.lang", lang);
         applyLang();
       }
       await showConsole(res.user, null);
@@ -157,13 +170,14 @@
 
   $("logout").addEventListener("click", async () => {
     try { await api("DELETE", "/api/v1/session"); } catch (_) { /* already gone */ }
-    channelPos = {};
+    me = null;
+    forgetView();
     showLogin("");
   });
 
   $("lang-switch").addEventListener("click", () => {
     lang = lang === "fa" ? "en" : "fa";
-    localStorage.setItem("tamas.lang", lang);
+    local.set("tamas.lang", lang);
     applyLang();
     if (me) api("PUT", "/api/v1/me/lang", { lang }).catch(() => {});
   });
@@ -189,19 +203,84 @@
     try { showState(await setState(state, reason)); } catch (_) { /* shown by the select staying put */ }
   }
 
+  // resyncState puts the agent's state back after a reconnect if the
+  // server lost it (a restarted node starts with everyone offline), so an
+  // agent who chose "available" keeps getting calls.
+  async function resyncState() {
+    const want = $("status-select").dataset.state;
+    if (!me || !want || want === "offline") return;
+    try {
+      const res = await api("GET", "/api/v1/me");
+      if (res.state && res.state.state === "offline") await chooseState(want);
+    } catch (_) { /* the next reconnect tries again */ }
+  }
+
   $("status-select").addEventListener("change", (ev) => chooseState(ev.target.value));
   $("break-reason").addEventListener("change", () => chooseState("break"));
 
   // ---- websocket -------------------------------------------------------------
 
-  // Positions are kept per page: a reconnect resumes where the page left
-  // off, while a reload starts afresh and gets the recent calls replayed.
-  let channelPos = {};
-  function positions() { return channelPos; }
+  // The channel positions and the pops they produced are stored together
+  // in sessionStorage, so a reload resumes exactly where the page left off
+  // with the calls still on screen. They are never stored apart: a position
+  // without its pops would skip calls the page no longer shows. Writes are
+  // coalesced, since a replay brings many messages at once, and flushed
+  // when the page goes away.
+  const VIEW_KEY = "tamas.console";
+  let saveTimer = null;
 
-  function savePosition(channel, epoch, seq) {
-    channelPos[channel] = { epoch, seq };
+  function loadView(username) {
+    channelPos = {};
+    pops.clear();
+    chosen.clear();
+    leads.clear();
+    details.clear();
+    currentId = null;
+    let v = null;
+    try { v = JSON.parse(sessionStorage.getItem(VIEW_KEY) || "null"); } catch (_) { v = null; }
+    if (!v || v.user !== username || !v.pos || typeof v.pos !== "object" || !Array.isArray(v.pops)) return;
+    for (const p of v.pops) if (p && typeof p.id === "string" && p.call) pops.set(p.id, p);
+    for (const [ch, pos] of Object.entries(v.pos)) {
+      if (pos && typeof pos.epoch === "string" && Number.isInteger(pos.seq)) channelPos[ch] = { epoch: pos.epoch, seq: pos.seq };
+    }
+    if (typeof v.current === "string" && pops.has(v.current)) currentId = v.current;
+    // Leads made from unknown callers, so a reload does not offer to make
+    // them again.
+    for (const [id, m] of Array.isArray(v.leads) ? v.leads : []) {
+      if (pops.has(id) && m && m.contact && Number.isInteger(m.contact.id)) leads.set(id, m);
+    }
   }
+
+  function flushView() {
+    clearTimeout(saveTimer);
+    saveTimer = null;
+    if (!me) return;
+    const view = { user: me.username, pos: channelPos, pops: [...pops.values()], current: currentId,
+      leads: [...leads].filter(([id]) => pops.has(id)) };
+    try {
+      sessionStorage.setItem(VIEW_KEY, JSON.stringify(view));
+    } catch (_) {
+      // Full or disabled: better to replay from scratch than resume past
+      // calls that were not kept.
+      try { sessionStorage.removeItem(VIEW_KEY); } catch (_) { /* nothing stored */ }
+    }
+  }
+
+  function saveView() {
+    if (saveTimer === null) saveTimer = setTimeout(flushView, 250);
+  }
+
+  function forgetView() {
+    clearTimeout(saveTimer);
+    saveTimer = null;
+    channelPos = {};
+    pops.clear();
+    details.clear();
+    currentId = null;
+    try { sessionStorage.removeItem(VIEW_KEY); } catch (_) { /* nothing stored */ }
+  }
+
+  window.addEventListener("pagehide", flushView);
 
   function setConn(up) {
     document.body.dataset.conn = up ? "up" : "down";
@@ -214,7 +293,7 @@
     const sock = new WebSocket(proto + "//" + location.host + "/api/v1/console/ws");
     ws = sock;
     sock.onopen = () => {
-      const resume = Object.entries(positions()).map(([channel, p]) => ({ channel, epoch: p.epoch, seq: p.seq }));
+      const resume = Object.entries(channelPos).map(([channel, p]) => ({ channel, epoch: p.epoch, seq: p.seq }));
       sock.send(JSON.stringify({ type: "hello", resume }));
     };
     sock.onmessage = (ev) => {
@@ -226,7 +305,7 @@
       if (ws !== sock) return;
       setConn(false);
       if (ev.code === 4001) { showLogin(t("session_ended")); return; }
-      if (ev.code === 4409) channelPos = {};
+      if (ev.code === 4409) { channelPos = {}; saveView(); }
       const wait = Math.min(backoff, 10000) * (0.75 + Math.random() / 2);
       backoff = Math.min(backoff * 2, 10000);
       reconnectTimer = setTimeout(() => { if (me) connect(); }, wait);
@@ -238,12 +317,16 @@
       case "welcome":
         setConn(true);
         backoff = 500;
+        resyncState();
         break;
       case "reset":
         delete channelPos[f.channel];
+        saveView();
         break;
       case "message":
-        savePosition(f.channel, f.epoch, f.seq);
+        if (typeof f.channel !== "string" || typeof f.epoch !== "string" || !Number.isInteger(f.seq)) break;
+        channelPos[f.channel] = { epoch: f.epoch, seq: f.seq };
+        saveView();
         if (f.data && f.data.kind === "pop" && f.data.pop) onPop(f.data.pop);
         if (f.data && f.data.kind === "agent_state" && f.data.agent && me) {
           if (f.data.agent.username === me.username) showState(f.data.agent);
@@ -256,20 +339,53 @@
   // ---- pops --------------------------------------------------------------------
 
   const live = (p) => p.state !== "ended" && !(p.answered_by && me && p.answered_by !== me.username);
+  // mine: the pop was sent to this agent, not only to supervisors watching.
+  const mine = (p) => !Array.isArray(p.agents) || p.agents.length === 0 || (me && p.agents.includes(me.username));
+  // busy: the agent is in a call of their own, whose card must stay put
+  // (a note being written belongs to that caller).
+  const busy = (p) => p && p.state !== "ended" && me && p.answered_by === me.username;
+  const byStart = (a, b) => (Date.parse(b.call.started_at) || 0) - (Date.parse(a.call.started_at) || 0);
 
   function onPop(p) {
+    if (!p || typeof p.id !== "string" || !p.call || !Number.isFinite(p.version)) return;
     const old = pops.get(p.id);
     if (old && old.version >= p.version) return;
     pops.set(p.id, p);
+    if (!old) {
+      // The pop carries the contacts' latest history: drop older copies.
+      for (const m of p.matches || []) if (m && m.contact) details.delete(m.contact.id);
+    }
     const fresh = Date.now() - Date.parse(p.updated_at) < 30000;
-    if (!old && live(p)) {
-      currentId = p.id;
+    if (!old && live(p) && mine(p)) {
+      if (!busy(pops.get(currentId))) currentId = p.id;
       if (fresh) { ring(); notify(p); }
-    } else if (currentId === null) {
+    } else if (currentId === null || !pops.has(currentId)) {
       currentId = p.id;
     }
+    prunePops();
     if (p.id === currentId) render();
     renderRecent();
+  }
+
+  function prunePops() {
+    if (pops.size <= MAX_POPS) return;
+    const keep = [...pops.values()].sort(byStart).slice(0, MAX_POPS);
+    const cur = pops.get(currentId);
+    pops.clear();
+    for (const p of keep) pops.set(p.id, p);
+    if (cur) pops.set(cur.id, cur);
+  }
+
+  // onGesture does what browsers allow only in answer to the user: start
+  // the audio and ask to show notifications.
+  function onGesture() {
+    unlockAudio();
+    try {
+      if (window.Notification && Notification.permission === "default") {
+        const asked = Notification.requestPermission();
+        if (asked && asked.catch) asked.catch(() => {});
+      }
+    } catch (_) { /* not supported */ }
   }
 
   function unlockAudio() {
@@ -277,12 +393,13 @@
       if (!audio && (window.AudioContext || window.webkitAudioContext)) {
         audio = new (window.AudioContext || window.webkitAudioContext)();
       }
+      if (audio && audio.state === "suspended") audio.resume().catch(() => {});
     } catch (_) { audio = null; }
   }
 
   function ring() {
     try {
-      if (!audio) return;
+      if (!audio || audio.state !== "running") return;
       const now = audio.currentTime;
       for (const start of [0, 0.35]) {
         const o = audio.createOscillator();
@@ -297,12 +414,26 @@
     } catch (_) { /* sound is a nicety */ }
   }
 
+  function callerLabel(p) {
+    const m = p.matches && p.matches.length === 1 && p.matches[0];
+    const name = (m && m.contact.display_name) || p.call.caller_name;
+    if (name) return name;
+    if (p.call.class === "withheld") return t("withheld");
+    return digits(p.call.national || p.call.number || "") || t("unknown_number");
+  }
+
+  // notify raises a desktop notification. Its title and body are plain
+  // text whatever they contain.
   function notify(p) {
     try {
       if (!window.Notification || Notification.permission !== "granted") return;
-      const m = p.matches && p.matches[0];
-      const body = (m && m.contact.display_name) || p.call.caller_name || p.call.national || p.call.number || t("unknown_number");
-      new Notification(t("notify_title"), { body: String(body), tag: p.id });
+      const body = [t("notify_title"), p.call.line, p.call.queue].filter(Boolean).join(" · ");
+      const n = new Notification(String(callerLabel(p)), { body, tag: p.id });
+      n.onclick = () => {
+        window.focus();
+        if (pops.has(p.id)) { currentId = p.id; render(); renderRecent(); }
+        n.close();
+      };
     } catch (_) { /* not supported */ }
   }
 
@@ -313,16 +444,18 @@
   }
 
   function stateText(p) {
-    let s = t("pop_" + p.state);
-    if (p.answered_by) s = t("answered_by", { name: p.answered_by });
-    if (p.state === "ended" && p.call.cause) s += " · " + p.call.cause;
-    return s;
+    if (p.state === "ended") return t("pop_ended") + (p.call.cause ? " · " + p.call.cause : "");
+    if (p.answered_by) return t("answered_by", { name: p.answered_by });
+    return tOr("pop_" + p.state, p.state);
   }
 
+  const joinList = (xs) => (xs || []).filter(Boolean).join(lang === "fa" ? "، " : ", ");
+
+  // fact adds a labelled value. Values are isolated from the text around
+  // them, so a Latin name or a number keeps its order on a Persian page.
   function fact(dl, key, value, ltr) {
     if (value === undefined || value === null || value === "") return null;
-    const dd = el("dd", { text: typeof value === "string" ? digits(value) : "", dir: ltr ? "ltr" : null });
-    if (typeof value !== "string") dd.append(value);
+    const dd = el("dd", {}, el("bdi", { text: digits(value), dir: ltr ? "ltr" : "auto" }));
     dl.append(el("dt", { text: t(key) }), dd);
     return dd;
   }
@@ -338,18 +471,26 @@
     $("pop-number").textContent = c.class === "withheld" ? t("withheld") : digits(c.national || c.number || "");
     $("pop-e164").textContent = c.e164 && c.e164 !== c.national ? digits(c.e164) : "";
     $("pop-state").textContent = stateText(p);
+    $("call-back").hidden = !callable(p);
+    if ($("call-back").dataset.pop !== p.id) {
+      $("call-back").dataset.pop = p.id;
+      $("call-status").textContent = "";
+    }
 
     const facts = $("pop-facts");
     clear(facts);
     fact(facts, "line", c.line);
     fact(facts, "dnis", c.dnis, true);
-    fact(facts, "ivr", c.digits || (c.ivr_path || []).join(" › "), true);
+    fact(facts, "ivr_path", (c.ivr_path || []).join(" › ")); // mirrored by bidi where the names are RTL
+    fact(facts, "ivr", c.digits, true);
     fact(facts, "queue", c.queue);
-    if (c.queued_at && p.state === "queued") {
-      const dd = fact(facts, "waiting_for", fmtDuration(Date.now() - Date.parse(c.queued_at)));
-      if (dd) dd.id = "waiting-clock";
+    const wait = waitText(c);
+    if (wait) {
+      const dd = fact(facts, "waiting_for", wait);
+      if (dd && !c.answered_at && !c.ended_at) dd.id = "waiting-clock";
     }
     if (p.script) fact(facts, "script", p.script.title || p.script.id);
+    renderLinks($("pop-links"), p.links);
 
     renderMatches(p);
     const m = matchOf(p);
@@ -368,23 +509,40 @@
     }
   }
 
+  // waitText is how long the caller has waited (in the queue, or since the
+  // call came in when it was not queued), frozen once answered or ended.
+  function waitText(c) {
+    const from = Date.parse(c.queued_at || c.started_at);
+    if (isNaN(from)) return "";
+    const end = Date.parse(c.answered_at || c.ended_at);
+    return fmtDuration((isNaN(end) ? Date.now() : end) - from);
+  }
+
+  function renderLinks(box, list) {
+    clear(box);
+    for (const l of list || []) {
+      const href = l && safeURL(l.url);
+      if (href) box.append(el("a", { href, target: "_blank", rel: "noopener noreferrer", text: l.label || href }));
+    }
+  }
+
   function renderMatches(p) {
     const box = $("matches");
     clear(box);
     if (leads.has(p.id) || !p.matches || p.matches.length < 2) return;
     box.append(el("p", { class: "hint", text: t("matches_n", { n: p.matches.length }) }));
     p.matches.forEach((m, i) => {
-      const orgs = (m.contact.organizations || []).map((o) => o.name).filter(Boolean).join("، ");
+      const orgs = joinList((m.contact.organizations || []).map((o) => o.name));
       const b = el("button", {
         type: "button", class: "match" + ((chosen.get(p.id) || 0) === i ? " chosen" : ""),
         dataset: { testid: "match", index: String(i) },
         onclick: () => pick(i),
       },
       el("span", { class: "k", text: digits(String(i + 1)) }),
-      el("span", { class: "n", text: m.contact.display_name }),
-      orgs ? el("span", { class: "o", text: orgs }) : null,
-      el("span", { class: "h", text: t("how_" + m.how) }));
-      b.setAttribute("data-testid", "match");
+      el("span", { class: "n", text: m.contact.display_name, dir: "auto" }),
+      orgs ? el("span", { class: "o", text: orgs, dir: "auto" }) : null,
+      m.contact.status ? el("span", { class: "o", text: tOr("status_" + m.contact.status, m.contact.status) }) : null,
+      el("span", { class: "h", text: tOr("how_" + m.how, m.how) }));
       box.append(b);
     });
   }
@@ -394,8 +552,10 @@
     if (!p || !p.matches || i >= p.matches.length) return;
     chosen.set(p.id, i);
     render();
+    renderRecent();
+    // The pop carries history for the first few matches only.
     const m = p.matches[i];
-    if (!details.has(m.contact.id) && i >= 3) loadDetails(m.contact.id);
+    if (!details.has(m.contact.id)) loadDetails(m.contact.id);
   }
 
   async function loadDetails(id) {
@@ -421,58 +581,54 @@
     $("contact-name").textContent = c.display_name;
     const facts = $("contact-facts");
     clear(facts);
-    fact(facts, "organization", (c.organizations || []).map((o) => o.name).filter(Boolean).join("، "));
-    fact(facts, "contact_status", c.status ? t("status_" + c.status) : "");
-    fact(facts, "tags", (c.tags || []).join("، "));
+    fact(facts, "organization", joinList((c.organizations || []).map((o) => o.name)));
+    fact(facts, "contact_status", c.status ? tOr("status_" + c.status, c.status) : "");
+    fact(facts, "tags", joinList(c.tags));
     fact(facts, "owner", c.owner);
-    fact(facts, "segment", m.segment);
-    if (m.how) fact(facts, "matched_on", t("how_" + m.how));
-
-    const links = $("contact-links");
-    clear(links);
-    for (const l of m.links || []) {
-      const href = safeURL(l.url);
-      if (href) links.append(el("a", { href, target: "_blank", rel: "noopener noreferrer", text: l.label }));
-    }
+    fact(facts, "segment", m.segment || c.segment);
+    if (m.how) fact(facts, "matched_on", tOr("how_" + m.how, m.how));
+    renderLinks($("contact-links"), m.links);
 
     const d = details.get(c.id) || { history: m.history || [], tasks: m.tasks || [] };
     const tasks = $("contact-tasks");
     clear(tasks);
     if (d.tasks.length === 0) tasks.append(el("li", { class: "empty", text: t("no_tasks") }));
     for (const tk of d.tasks) {
-      tasks.append(el("li", {}, el("span", { text: tk.title }), el("time", { text: " " + t("due", { date: fmtDate(tk.due_at) }) })));
+      tasks.append(el("li", {}, el("span", { text: tk.title, dir: "auto" }), el("time", { text: " " + t("due", { date: fmtDate(tk.due_at) }) })));
     }
     const hist = $("contact-history");
     clear(hist);
     if (d.history.length === 0) hist.append(el("li", { class: "empty", text: t("no_history") }));
     for (const a of d.history) {
-      const what = a.body || a.subject || a.disposition || "";
+      let what = a.body || a.disposition || "";
+      if (!what && a.kind === "call") {
+        what = [a.outcome ? tOr("outcome_" + a.outcome, a.outcome) : "", a.queue,
+          a.duration > 0 ? fmtDuration(a.duration / 1e6) : ""].filter(Boolean).join(" · ");
+      }
       hist.append(el("li", { dataset: { kind: a.kind } },
         el("time", { text: fmtDate(a.at) }),
-        el("span", { class: "kind", text: t("kind_" + a.kind) }),
-        a.agent ? el("span", { class: "agent", text: a.agent }) : null,
-        el("span", { class: "body", text: what })));
+        el("span", { class: "kind", text: tOr("kind_" + a.kind, a.kind) }),
+        a.agent ? el("span", { class: "agent", text: a.agent, dir: "auto" }) : null,
+        el("span", { class: "body", text: what, dir: "auto" })));
     }
   }
 
   function renderRecent() {
     const list = $("recent");
     clear(list);
-    const all = [...pops.values()].sort((a, b) => Date.parse(b.call.started_at) - Date.parse(a.call.started_at)).slice(0, 20);
+    const all = [...pops.values()].sort(byStart).slice(0, 20);
     for (const p of all) {
-      const m = p.matches && p.matches[0];
-      const who = (m && m.contact.display_name) || p.call.caller_name || p.call.national || p.call.number || t("unknown_number");
       list.append(el("li", {}, el("button", {
-        type: "button", class: "recent-call" + (p.id === currentId ? " current" : ""), dataset: { state: p.state },
-        onclick: () => { currentId = p.id; render(); renderRecent(); },
-      }, el("span", { text: who }), el("time", { text: fmtTime(p.call.started_at) }))));
+        type: "button", class: "recent-call" + (p.id === currentId ? " current" : ""), dataset: { state: p.state, testid: "recent-call" },
+        onclick: () => { currentId = p.id; render(); renderRecent(); saveView(); },
+      }, el("span", { text: callerLabel(p), dir: "auto" }), el("time", { text: fmtTime(p.call.started_at) }))));
     }
   }
 
   setInterval(() => {
     const p = currentId && pops.get(currentId);
     const clock = $("waiting-clock");
-    if (p && clock && p.call.queued_at) clock.textContent = fmtDuration(Date.now() - Date.parse(p.call.queued_at));
+    if (p && clock) clock.textContent = waitText(p.call);
   }, 1000);
 
   // ---- the team, for supervisors -----------------------------------------------
@@ -495,9 +651,9 @@
     clear(list);
     for (const a of [...team.values()].sort((x, y) => x.username.localeCompare(y.username))) {
       if (a.state === "offline") continue;
-      const label = t("state_" + a.state) + (a.reason ? " · " + t("reason_" + a.reason) : "");
+      const label = tOr("state_" + a.state, a.state) + (a.reason ? " · " + tOr("reason_" + a.reason, a.reason) : "");
       list.append(el("li", { dataset: { state: a.state } },
-        el("span", { class: "n", text: a.username }),
+        el("span", { class: "n", text: a.username, dir: "auto" }),
         el("span", { class: "s", text: label }),
         el("time", { text: fmtTime(a.since) })));
     }
@@ -539,20 +695,24 @@
       }, history: [], tasks: [] });
       $("lead-status").textContent = t("lead_created");
       render();
+      renderRecent();
+      saveView();
     } catch (_) {
       $("lead-status").textContent = t("lead_failed");
     }
   });
 
+  const callable = (p) => p.call.class !== "withheld" && !!(p.call.e164 || p.call.number);
+
   $("call-back").addEventListener("click", async () => {
     const p = currentId && pops.get(currentId);
-    if (!p) return;
+    if (!p || !callable(p)) return;
     const m = matchOf(p);
     $("call-status").textContent = t("calling");
     try {
       await api("POST", "/api/v1/calls", { number: p.call.e164 || p.call.number, contact_id: m ? m.contact.id : 0 });
-    } catch (_) {
-      $("call-status").textContent = t("call_failed");
+    } catch (e) {
+      $("call-status").textContent = t(e.code === "no_pbx" ? "call_no_pbx" : e.code === "no_endpoint" ? "call_no_endpoint" : "call_failed");
     }
   });
 
@@ -578,13 +738,13 @@
     if (k === "?") $("help").hidden = !$("help").hidden;
     else if (k === "n" && !$("contact").hidden) { ev.preventDefault(); $("note-input").focus(); }
     else if (k === "l" && !$("lead-form").hidden) { ev.preventDefault(); $("lead-first").focus(); }
-    else if (k === "c" && !$("contact").hidden) $("call-back").click();
+    else if (k === "c" && !$("call-back").hidden) $("call-back").click();
     else if (k === "a") { $("status-select").value = "available"; chooseState("available"); }
     else if (k === "b") { $("status-select").value = "break"; chooseState("break"); }
     else if (k === "w") { $("status-select").value = "wrapup"; chooseState("wrapup"); }
     else if (/^[1-9]$/.test(k)) pick(Number(k) - 1);
   });
-  document.addEventListener("click", unlockAudio, { once: true });
+  document.addEventListener("click", onGesture, { once: true });
 
   // ---- start -------------------------------------------------------------------
 
