@@ -65,16 +65,7 @@ func (s *Store) RecentActivities(ctx context.Context, contactID int64, limit int
 	if err != nil {
 		return nil, fmt.Errorf("activities: %w", err)
 	}
-	defer rows.Close()
-	out := []crm.Activity{}
-	for rows.Next() {
-		a, err := scanActivity(rows)
-		if err != nil {
-			return nil, fmt.Errorf("activities: %w", err)
-		}
-		out = append(out, *a)
-	}
-	return out, rows.Err()
+	return collectActivities(rows)
 }
 
 const activityCols = `id, coalesce(contact_id, 0), kind, call_id, direction, number, agent,
@@ -126,6 +117,11 @@ func (s *Store) ListActivities(ctx context.Context, q crm.ActivityQuery) ([]crm.
 	if err != nil {
 		return nil, fmt.Errorf("activities: %w", err)
 	}
+	return collectActivities(rows)
+}
+
+// collectActivities reads and closes a result of activityCols rows.
+func collectActivities(rows pgx.Rows) ([]crm.Activity, error) {
 	defer rows.Close()
 	out := []crm.Activity{}
 	for rows.Next() {
@@ -135,7 +131,10 @@ func (s *Store) ListActivities(ctx context.Context, q crm.ActivityQuery) ([]crm.
 		}
 		out = append(out, *a)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("activities: %w", err)
+	}
+	return out, nil
 }
 
 // CallActivity implements crm.ActivityStore.

@@ -29,26 +29,8 @@ func benchContacts() int {
 // reuses it on later runs (drop it to reseed).
 func BenchmarkLookup(b *testing.B) {
 	n := benchContacts()
-	base := testkit.PostgresURL(b)
-	ctx := context.Background()
-	schema := fmt.Sprintf("tamas_bench_%d", n)
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		testkit.Unavailable(b, "postgres: %v", err)
-	}
-	_, err = admin.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema)
-	admin.Close(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, err := Open(ctx, withSearchPath(b, base, schema))
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := benchStore(b, n)
 	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
 	norm, err := phone.New("IR")
 	if err != nil {
 		b.Fatal(err)
@@ -96,6 +78,16 @@ func BenchmarkImport(b *testing.B) {
 // BenchmarkCallActivity: one call's database work, in the benchmark schema.
 func BenchmarkCallActivity(b *testing.B) {
 	n := benchContacts()
+	s := benchStore(b, n)
+	defer s.Close()
+	norm, _ := phone.New("IR")
+	crmtest.BenchCallActivity(b, crm.NewDirectory(s, norm), s, n)
+}
+
+// benchStore opens the benchmark schema for n contacts (tamas_bench_<n>),
+// migrated; the benchmarks seed it once and reuse it (drop it to reseed).
+func benchStore(b *testing.B, n int) *Store {
+	b.Helper()
 	base := testkit.PostgresURL(b)
 	ctx := context.Background()
 	schema := fmt.Sprintf("tamas_bench_%d", n)
@@ -112,10 +104,9 @@ func BenchmarkCallActivity(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
 	if err := s.Migrate(ctx); err != nil {
+		s.Close()
 		b.Fatal(err)
 	}
-	norm, _ := phone.New("IR")
-	crmtest.BenchCallActivity(b, crm.NewDirectory(s, norm), s, n)
+	return s
 }

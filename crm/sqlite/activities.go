@@ -99,16 +99,7 @@ func (s *Store) RecentActivities(ctx context.Context, contactID int64, limit int
 	if err != nil {
 		return nil, fmt.Errorf("activities: %w", err)
 	}
-	defer rows.Close()
-	out := []crm.Activity{}
-	for rows.Next() {
-		a, err := scanActivity(rows)
-		if err != nil {
-			return nil, fmt.Errorf("activities: %w", err)
-		}
-		out = append(out, *a)
-	}
-	return out, rows.Err()
+	return collectActivities(rows)
 }
 
 func scanActivity(row interface{ Scan(...any) error }) (*crm.Activity, error) {
@@ -154,6 +145,11 @@ func (s *Store) ListActivities(ctx context.Context, q crm.ActivityQuery) ([]crm.
 	if err != nil {
 		return nil, fmt.Errorf("activities: %w", err)
 	}
+	return collectActivities(rows)
+}
+
+// collectActivities reads and closes a result of activityCols rows.
+func collectActivities(rows *sql.Rows) ([]crm.Activity, error) {
 	defer rows.Close()
 	out := []crm.Activity{}
 	for rows.Next() {
@@ -163,7 +159,10 @@ func (s *Store) ListActivities(ctx context.Context, q crm.ActivityQuery) ([]crm.
 		}
 		out = append(out, *a)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("activities: %w", err)
+	}
+	return out, nil
 }
 
 // CallActivity implements crm.ActivityStore.

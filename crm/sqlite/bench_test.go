@@ -27,22 +27,8 @@ func benchContacts() int {
 // the system temp dir) and reuses it on later runs.
 func BenchmarkLookup(b *testing.B) {
 	n := benchContacts()
-	dir := os.Getenv("TAMAS_BENCH_DIR")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "tamas-bench")
-	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(dir, fmt.Sprintf("lookup-%d.db", n)))
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := benchStore(b, n)
 	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
 	norm, _ := phone.New("IR")
 	d := crm.NewDirectory(s, norm)
 	crmtest.BenchLookup(b, d, n, func(ctx context.Context, last8 string) (int, error) {
@@ -54,6 +40,17 @@ func BenchmarkLookup(b *testing.B) {
 // with TAMAS_BENCH_CONTACTS contacts (reused between runs).
 func BenchmarkCallActivity(b *testing.B) {
 	n := benchContacts()
+	s := benchStore(b, n)
+	defer s.Close()
+	norm, _ := phone.New("IR")
+	crmtest.BenchCallActivity(b, crm.NewDirectory(s, norm), s, n)
+}
+
+// benchStore opens the benchmark database for n contacts under
+// TAMAS_BENCH_DIR (default: the system temp dir), migrated; the benchmarks
+// seed it once and reuse it.
+func benchStore(b *testing.B, n int) *sqlite.Store {
+	b.Helper()
 	dir := os.Getenv("TAMAS_BENCH_DIR")
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "tamas-bench")
@@ -66,10 +63,9 @@ func BenchmarkCallActivity(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
 	if err := s.Migrate(ctx); err != nil {
+		s.Close()
 		b.Fatal(err)
 	}
-	norm, _ := phone.New("IR")
-	crmtest.BenchCallActivity(b, crm.NewDirectory(s, norm), s, n)
+	return s
 }
