@@ -43,20 +43,26 @@ type Activity struct {
 	// Outcome, Queue and Line are a call's, kept as columns so activities
 	// can be listed by them; Details holds the rest of the call's record
 	// (a JSON object).
-	Outcome   string          `json:"outcome,omitempty"`
-	Queue     string          `json:"queue,omitempty"`
-	Line      string          `json:"line,omitempty"`
-	Details   json.RawMessage `json:"details,omitempty"`
-	CreatedAt time.Time       `json:"created_at"`
+	Outcome string          `json:"outcome,omitempty"`
+	Queue   string          `json:"queue,omitempty"`
+	Line    string          `json:"line,omitempty"`
+	Details json.RawMessage `json:"details,omitempty"`
+	// WrapUp is the agent's finished wrap-up of the call: script, answers,
+	// score, follow-ups (Disposition and Body hold its disposition and
+	// notes).
+	WrapUp    *WrapUp   `json:"wrapup,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Task is a follow-up someone has to do for a contact.
 type Task struct {
-	ID        int64      `json:"id"`
-	ContactID int64      `json:"contact_id"`
-	Title     string     `json:"title"`
-	DueAt     time.Time  `json:"due_at"`
-	Assignee  string     `json:"assignee,omitempty"`
+	ID        int64     `json:"id"`
+	ContactID int64     `json:"contact_id"`
+	Title     string    `json:"title"`
+	DueAt     time.Time `json:"due_at"`
+	Assignee  string    `json:"assignee,omitempty"`
+	// CallID is the call the follow-up was agreed on, if any.
+	CallID    string     `json:"call_id,omitempty"`
 	DoneAt    *time.Time `json:"done_at,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 }
@@ -81,6 +87,14 @@ type ActivityStore interface {
 	CompleteTask(ctx context.Context, id int64, at time.Time) error
 	// OpenTasks returns a contact's tasks not yet done, soonest due first.
 	OpenTasks(ctx context.Context, contactID int64, limit int) ([]Task, error)
+}
+
+// TaskQueue hands out follow-ups as they fall due.
+type TaskQueue interface {
+	// ClaimDueTasks marks up to limit open tasks due at or before now as
+	// announced and returns them, soonest first. Each task is returned
+	// once, however many nodes ask.
+	ClaimDueTasks(ctx context.Context, now time.Time, limit int) ([]Task, error)
 }
 
 // ActivityQuery filters ListActivities. Zero values mean no filter.

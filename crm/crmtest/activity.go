@@ -33,6 +33,11 @@ func RunActivitySuite(t *testing.T, newStore func(t *testing.T) (crm.Store, crm.
 		{"TaskValidation", testTaskValidation},
 		{"CallWithoutContact", testCallWithoutContact},
 		{"ListActivities", testListActivities},
+		{"WrapUpAfterCall", testWrapUpAfterCall},
+		{"WrapUpBeforeCallRecord", testWrapUpBeforeCallRecord},
+		{"WrapUpRefused", testWrapUpRefused},
+		{"ConcurrentFinish", testConcurrentFinish},
+		{"ClaimDueTasks", testClaimDueTasks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -25,6 +25,7 @@ func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	var id int64
+	var merged bool
 	var details any // NULL unless set
 	if len(a.Details) > 0 {
 		details = string(a.Details)
@@ -36,9 +37,24 @@ func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
 		INSERT INTO activities (contact_id, kind, call_id, direction, number, agent, subject, body, disposition,
 			at, duration_ms, created_at, outcome, queue, line, details)
 		SELECT live.id, $2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16::jsonb FROM live
-		ON CONFLICT (call_id) WHERE kind = 'call' AND call_id <> '' DO NOTHING
-		RETURNING id`, a.ContactID, a.Kind, a.CallID, a.Direction, a.Number, a.Agent, a.Subject, a.Body,
-		a.Disposition, a.At.UTC(), a.Duration.Milliseconds(), now, a.Outcome, a.Queue, a.Line, details).Scan(&id)
+		ON CONFLICT (call_id) WHERE kind = 'call' AND call_id <> '' DO UPDATE
+			-- The agent finished the wrap-up before the call's record came:
+			-- the record fills the row in.
+			SET contact_id=coalesce(activities.contact_id, excluded.contact_id), direction=excluded.direction,
+				number=excluded.number, agent=CASE WHEN excluded.agent <> '' THEN excluded.agent ELSE activities.agent END,
+				at=excluded.at, duration_ms=excluded.duration_ms, outcome=excluded.outcome, queue=excluded.queue,
+				line=excluded.line, details=excluded.details
+			WHERE `+earlyWrapUp+`
+		RETURNING id, (xmax <> 0)`, a.ContactID, a.Kind, a.CallID, a.Direction, a.Number, a.Agent, a.Subject, a.Body,
+		a.Disposition, a.At.UTC(), a.Duration.Milliseconds(), now, a.Outcome, a.Queue, a.Line, details).Scan(&id, &merged)
+	if err == nil && merged {
+		m, err := scanActivity(s.pool.QueryRow(ctx, `SELECT `+activityCols+` FROM activities WHERE id=$1`, id))
+		if err != nil {
+			return fmt.Errorf("add activity: %w", err)
+		}
+		*a = *m
+		return nil
+	}
 	if err == nil {
 		a.ID, a.CreatedAt = id, now
 		return nil
@@ -69,18 +85,24 @@ func (s *Store) RecentActivities(ctx context.Context, contactID int64, limit int
 }
 
 const activityCols = `id, coalesce(contact_id, 0), kind, call_id, direction, number, agent,
-		subject, body, disposition, at, duration_ms, created_at, outcome, queue, line, details::text`
+		subject, body, disposition, at, duration_ms, created_at, outcome, queue, line, details::text, wrapup::text`
 
 func scanActivity(row pgx.Row) (*crm.Activity, error) {
 	var a crm.Activity
 	var dur int64
-	var details *string
+	var details, wrapup *string
 	if err := row.Scan(&a.ID, &a.ContactID, &a.Kind, &a.CallID, &a.Direction, &a.Number, &a.Agent, &a.Subject,
-		&a.Body, &a.Disposition, &a.At, &dur, &a.CreatedAt, &a.Outcome, &a.Queue, &a.Line, &details); err != nil {
+		&a.Body, &a.Disposition, &a.At, &dur, &a.CreatedAt, &a.Outcome, &a.Queue, &a.Line, &details, &wrapup); err != nil {
 		return nil, err
 	}
 	if details != nil {
 		a.Details = json.RawMessage(*details)
+	}
+	if wrapup != nil {
+		a.WrapUp = new(crm.WrapUp)
+		if err := json.Unmarshal([]byte(*wrapup), a.WrapUp); err != nil {
+			return nil, fmt.Errorf("activity %d wrap-up: %w", a.ID, err)
+		}
 	}
 	a.At, a.CreatedAt = a.At.UTC(), a.CreatedAt.UTC()
 	a.Duration = time.Duration(dur) * time.Millisecond
@@ -156,9 +178,9 @@ func (s *Store) AddTask(ctx context.Context, t *crm.Task) error {
 		return err
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	err := s.pool.QueryRow(ctx, `INSERT INTO tasks (contact_id, title, due_at, assignee, created_at)
-		SELECT id, $2, $3, $4, $5 FROM contacts WHERE id=$1 AND deleted_at IS NULL RETURNING id`,
-		t.ContactID, t.Title, t.DueAt.UTC(), t.Assignee, now).Scan(&t.ID)
+	err := s.pool.QueryRow(ctx, `INSERT INTO tasks (contact_id, title, due_at, assignee, created_at, call_id)
+		SELECT id, $2, $3, $4, $5, $6 FROM contacts WHERE id=$1 AND deleted_at IS NULL RETURNING id`,
+		t.ContactID, t.Title, t.DueAt.UTC(), t.Assignee, now, t.CallID).Scan(&t.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("contact %d: %w", t.ContactID, crm.ErrNotFound)
 	}
@@ -183,20 +205,29 @@ func (s *Store) CompleteTask(ctx context.Context, id int64, at time.Time) error 
 
 // OpenTasks implements crm.ActivityStore.
 func (s *Store) OpenTasks(ctx context.Context, contactID int64, limit int) ([]crm.Task, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, contact_id, title, due_at, assignee, created_at FROM tasks
+	rows, err := s.pool.Query(ctx, `SELECT `+taskCols+` FROM tasks
 		WHERE contact_id=$1 AND done_at IS NULL ORDER BY due_at, id LIMIT $2`, contactID, crm.ClampLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("tasks: %w", err)
 	}
+	return collectTasks(rows)
+}
+
+const taskCols = `id, contact_id, title, due_at, assignee, created_at, call_id`
+
+func collectTasks(rows pgx.Rows) ([]crm.Task, error) {
 	defer rows.Close()
 	out := []crm.Task{}
 	for rows.Next() {
 		var t crm.Task
-		if err := rows.Scan(&t.ID, &t.ContactID, &t.Title, &t.DueAt, &t.Assignee, &t.CreatedAt); err != nil {
+		if err := rows.Scan(&t.ID, &t.ContactID, &t.Title, &t.DueAt, &t.Assignee, &t.CreatedAt, &t.CallID); err != nil {
 			return nil, fmt.Errorf("tasks: %w", err)
 		}
 		t.DueAt, t.CreatedAt = t.DueAt.UTC(), t.CreatedAt.UTC()
 		out = append(out, t)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tasks: %w", err)
+	}
+	return out, nil
 }

@@ -17,8 +17,8 @@ var _ crm.ActivityStore = (*Store)(nil)
 
 const (
 	activityCols = `id, coalesce(contact_id, 0), kind, call_id, direction, number, agent, subject, body, disposition, at,
-		duration_ms, created_at, outcome, queue, line, details`
-	taskCols = `id, contact_id, title, due_at, assignee, created_at`
+		duration_ms, created_at, outcome, queue, line, details, wrapup`
+	taskCols = `id, contact_id, title, due_at, assignee, created_at, call_id`
 )
 
 // AddActivity implements crm.ActivityStore.
@@ -45,7 +45,28 @@ func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
 	}
 	if a.Kind == crm.ActivityCall && a.CallID != "" {
 		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM activities WHERE kind='call' AND call_id=?`, a.CallID).Scan(&id)
+		var early bool
+		err := tx.QueryRowContext(ctx, `SELECT id, `+earlyWrapUp+` FROM activities WHERE kind='call' AND call_id=?`,
+			a.CallID).Scan(&id, &early)
+		if err == nil && early {
+			// The agent finished the wrap-up before the call's record came:
+			// the record fills the row in.
+			if _, err := tx.ExecContext(ctx, `UPDATE activities SET contact_id=coalesce(contact_id, ?), direction=?,
+				number=?, agent=CASE WHEN ? <> '' THEN ? ELSE agent END, at=?, duration_ms=?, outcome=?, queue=?,
+				line=?, details=? WHERE id=?`, contact, a.Direction, a.Number, a.Agent, a.Agent, ms(a.At),
+				a.Duration.Milliseconds(), a.Outcome, a.Queue, a.Line, details, id); err != nil {
+				return fmt.Errorf("add activity: %w", err)
+			}
+			merged, err := scanActivity(tx.QueryRowContext(ctx, `SELECT `+activityCols+` FROM activities WHERE id=?`, id))
+			if err != nil {
+				return fmt.Errorf("add activity: %w", err)
+			}
+			if err := tx.Commit(); err != nil {
+				return fmt.Errorf("add activity: %w", err)
+			}
+			*a = *merged
+			return nil
+		}
 		if err == nil {
 			a.ID = id
 			return fmt.Errorf("call %s already has activity %d: %w", a.CallID, id, crm.ErrConflict)
@@ -105,13 +126,19 @@ func (s *Store) RecentActivities(ctx context.Context, contactID int64, limit int
 func scanActivity(row interface{ Scan(...any) error }) (*crm.Activity, error) {
 	var a crm.Activity
 	var at, dur, created int64
-	var details sql.NullString
+	var details, wrapup sql.NullString
 	if err := row.Scan(&a.ID, &a.ContactID, &a.Kind, &a.CallID, &a.Direction, &a.Number, &a.Agent, &a.Subject,
-		&a.Body, &a.Disposition, &at, &dur, &created, &a.Outcome, &a.Queue, &a.Line, &details); err != nil {
+		&a.Body, &a.Disposition, &at, &dur, &created, &a.Outcome, &a.Queue, &a.Line, &details, &wrapup); err != nil {
 		return nil, err
 	}
 	if details.Valid {
 		a.Details = json.RawMessage(details.String)
+	}
+	if wrapup.Valid {
+		a.WrapUp = new(crm.WrapUp)
+		if err := json.Unmarshal([]byte(wrapup.String), a.WrapUp); err != nil {
+			return nil, fmt.Errorf("activity %d wrap-up: %w", a.ID, err)
+		}
 	}
 	a.At, a.CreatedAt = time.UnixMilli(at).UTC(), time.UnixMilli(created).UTC()
 	a.Duration = time.Duration(dur) * time.Millisecond
@@ -192,8 +219,8 @@ func (s *Store) AddTask(ctx context.Context, t *crm.Task) error {
 	if err := liveContact(ctx, tx, t.ContactID); err != nil {
 		return err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO tasks (contact_id, title, due_at, assignee, created_at) VALUES (?,?,?,?,?)`,
-		t.ContactID, t.Title, ms(t.DueAt), t.Assignee, ms(now))
+	res, err := tx.ExecContext(ctx, `INSERT INTO tasks (contact_id, title, due_at, assignee, created_at, call_id)
+		VALUES (?,?,?,?,?,?)`, t.ContactID, t.Title, ms(t.DueAt), t.Assignee, ms(now), t.CallID)
 	if err != nil {
 		return fmt.Errorf("add task: %w", err)
 	}
@@ -234,16 +261,23 @@ func (s *Store) OpenTasks(ctx context.Context, contactID int64, limit int) ([]cr
 	if err != nil {
 		return nil, fmt.Errorf("tasks: %w", err)
 	}
+	return collectTasks(rows)
+}
+
+func collectTasks(rows *sql.Rows) ([]crm.Task, error) {
 	defer rows.Close()
 	out := []crm.Task{}
 	for rows.Next() {
 		var t crm.Task
 		var due, created int64
-		if err := rows.Scan(&t.ID, &t.ContactID, &t.Title, &due, &t.Assignee, &created); err != nil {
+		if err := rows.Scan(&t.ID, &t.ContactID, &t.Title, &due, &t.Assignee, &created, &t.CallID); err != nil {
 			return nil, fmt.Errorf("tasks: %w", err)
 		}
 		t.DueAt, t.CreatedAt = time.UnixMilli(due).UTC(), time.UnixMilli(created).UTC()
 		out = append(out, t)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tasks: %w", err)
+	}
+	return out, nil
 }
