@@ -270,6 +270,11 @@ func (c *checker) question(st *Step) {
 	default:
 		c.bad(st.line, "step %q: type %q is not single, multi, yesno, number, text or date", st.ID, q.Type)
 	}
+	for opt := range q.Labels {
+		if !slices.Contains(q.choices(), opt) {
+			c.bad(st.line, "step %q: label for %q, which is not an option", st.ID, opt)
+		}
+	}
 	for opt := range q.Score {
 		if !slices.Contains(q.choices(), opt) {
 			c.bad(st.line, "step %q: score for %q, which is not an option", st.ID, opt)

@@ -181,15 +181,19 @@ func (s *Script) Next(stepID string, ctx Context) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("script %s: no step %q", s.ID, stepID)
 	}
-	next := st.Next
 	if st.Outcome != nil {
 		return "", nil
 	}
+	return s.resolve(st.Next, ctx), nil
+}
+
+// resolve follows branch steps from id to the first step the agent acts on.
+func (s *Script) resolve(next string, ctx Context) string {
 	// The load-time check refuses loops, so this ends.
 	for {
 		n, ok := s.index[next]
 		if !ok || n.Branch == nil {
-			return next, nil
+			return next
 		}
 		next = n.Else
 		for _, r := range n.Branch {

@@ -79,6 +79,9 @@ type Question struct {
 	Max      *float64 `yaml:"max"`
 	MaxLen   int      `yaml:"max_len"`
 	Required bool     `yaml:"required"`
+	// Labels are what the agent sees for each option (the options
+	// themselves are codes kept with the answer).
+	Labels map[string]string `yaml:"labels"`
 	// Score gives points per option (single, multi, yesno: "yes"/"no").
 	Score map[string]int `yaml:"score"`
 }
