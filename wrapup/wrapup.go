@@ -1,0 +1,511 @@
+// Package wrapup is the agent's work on a call once it is answered: the
+// guided script run step by step, the disposition, notes and follow-ups,
+// all saved as they are given and finished once onto the call's activity;
+// and the wrap-up time that keeps the agent out of the queue until then.
+package wrapup
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/script"
+)
+
+// ErrForbidden is returned when an agent acts on another agent's wrap-up.
+var ErrForbidden = errors.New("wrapup: the call is another agent's")
+
+// Contacts reads the caller's record, for the script's fields.
+type Contacts interface {
+	GetContact(ctx context.Context, id int64) (*crm.Contact, error)
+}
+
+// History reads the caller's earlier activities, for the previous
+// disposition a script may branch on.
+type History interface {
+	RecentActivities(ctx context.Context, contactID int64, limit int) ([]crm.Activity, error)
+}
+
+// Disposition is a code an agent may close a call with, and its labels by
+// language.
+type Disposition struct {
+	Code   string            `json:"code"`
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// Options configure a Service.
+type Options struct {
+	Store    crm.WrapUpStore
+	Contacts Contacts
+	History  History
+	// Scripts may be nil: the wrap-up is then disposition, notes and
+	// follow-ups only.
+	Scripts      *script.Set
+	Dispositions []Disposition
+	// WrapUpTime is how long an agent stays in wrap-up after a call before
+	// becoming available again; QueueWrapUp overrides it by queue. Zero
+	// leaves the agent in wrap-up until they finish.
+	WrapUpTime  time.Duration
+	QueueWrapUp map[string]time.Duration
+	// SetState changes an agent's availability ("wrapup", "available").
+	SetState func(ctx context.Context, username, state string)
+	// StateOf reports an agent's availability.
+	StateOf func(username string) string
+	// Finished hears of every finished wrap-up (webhooks).
+	Finished func(ctx context.Context, w *crm.WrapUp)
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Service runs wrap-ups. Moves on one call are serialised on this node.
+type Service struct {
+	o      Options
+	log    *slog.Logger
+	now    func() time.Time
+	seed   maphash.Seed
+	locks  [64]sync.Mutex
+	mu     sync.Mutex
+	timers map[string]*time.Timer
+}
+
+// New returns a Service. Every disposition an outcome of a script sets
+// must be in o.Dispositions.
+func New(o Options) (*Service, error) {
+	if o.Store == nil {
+		return nil, errors.New("wrapup: no store")
+	}
+	if len(o.Dispositions) == 0 {
+		return nil, errors.New("wrapup: no dispositions configured")
+	}
+	s := &Service{o: o, log: o.Logger, now: o.Now, seed: maphash.MakeSeed(), timers: map[string]*time.Timer{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	seen := map[string]bool{}
+	for _, d := range o.Dispositions {
+		if d.Code == "" || seen[d.Code] {
+			return nil, fmt.Errorf("wrapup: disposition %q is empty or listed twice", d.Code)
+		}
+		seen[d.Code] = true
+	}
+	if o.Scripts != nil {
+		for _, sc := range o.Scripts.Scripts() {
+			for _, st := range sc.Steps {
+				if st.Outcome != nil && !seen[st.Outcome.Disposition] {
+					return nil, fmt.Errorf("wrapup: %s: step %q sets disposition %q, which is not configured",
+						sc.File(), st.ID, st.Outcome.Disposition)
+				}
+			}
+		}
+	}
+	return s, nil
+}
+
+// Agent is who acts.
+type Agent struct {
+	Username string
+	Name     string
+	Lang     string
+	// Supervisor may act on any agent's wrap-up.
+	Supervisor bool
+}
+
+// Call is what the console knows of a call when it opens the wrap-up.
+type Call struct {
+	ID        string    `json:"call_id"`
+	ContactID int64     `json:"contact_id"`
+	Script    string    `json:"script"`
+	Line      string    `json:"line"`
+	Queue     string    `json:"queue"`
+	StartedAt time.Time `json:"started_at"`
+}
+
+// State is what the console shows: the wrap-up, the script run, the
+// dispositions to choose from and the wrap-up time.
+type State struct {
+	WrapUp        *crm.WrapUp   `json:"wrapup"`
+	Run           *script.View  `json:"run,omitempty"`
+	Dispositions  []Disposition `json:"dispositions"`
+	WrapUpSeconds int           `json:"wrapup_seconds"`
+}
+
+func (s *Service) lock(callID string) func() {
+	m := &s.locks[maphash.String(s.seed, callID)%uint64(len(s.locks))]
+	m.Lock()
+	return m.Unlock
+}
+
+// Open returns the call's wrap-up, starting it (and its script) on first
+// use. A contact given replaces the draft's: the agent picked one of
+// several matches, or created a lead for an unknown caller.
+func (s *Service) Open(ctx context.Context, a Agent, c Call) (*State, error) {
+	if strings.TrimSpace(c.ID) == "" {
+		return nil, &crm.FieldError{Field: "call_id", Reason: "is required"}
+	}
+	defer s.lock(c.ID)()
+	w, err := s.o.Store.WrapUp(ctx, c.ID)
+	switch {
+	case errors.Is(err, crm.ErrNotFound):
+		w = &crm.WrapUp{CallID: c.ID, ContactID: c.ContactID, Agent: a.Username, StartedAt: c.StartedAt}
+		if w.StartedAt.IsZero() || w.StartedAt.After(s.now()) {
+			w.StartedAt = s.now()
+		}
+		if c.Script != "" && s.o.Scripts != nil {
+			sc, ok := s.o.Scripts.Get(c.Script, a.Lang)
+			if !ok {
+				return nil, &crm.FieldError{Field: "script", Reason: fmt.Sprintf("no script %q", c.Script)}
+			}
+			w.Script, w.Version, w.Lang = sc.ID, sc.Version, sc.Lang
+		}
+		w.Answers = json.RawMessage(`{}`)
+		run, err := s.run(ctx, a, w, c.Line)
+		if err != nil {
+			return nil, err
+		}
+		s.keepRun(w, run)
+		if err := s.o.Store.SaveWrapUp(ctx, w); err != nil {
+			return nil, err
+		}
+		return s.state(ctx, a, w, run, c.Queue), nil
+	case err != nil:
+		return nil, err
+	}
+	if err := s.owns(a, w); err != nil {
+		return nil, err
+	}
+	if !w.Done() && c.ContactID > 0 && c.ContactID != w.ContactID {
+		w.ContactID = c.ContactID
+		if err := s.o.Store.SaveWrapUp(ctx, w); err != nil {
+			return nil, err
+		}
+	}
+	run, err := s.run(ctx, a, w, c.Line)
+	if err != nil {
+		return nil, err
+	}
+	return s.state(ctx, a, w, run, c.Queue), nil
+}
+
+func (s *Service) owns(a Agent, w *crm.WrapUp) error {
+	if a.Supervisor || strings.EqualFold(a.Username, w.Agent) {
+		return nil
+	}
+	return ErrForbidden
+}
+
+// run rebuilds the script run of a wrap-up; nil when it has no script.
+func (s *Service) run(ctx context.Context, a Agent, w *crm.WrapUp, line string) (*script.Run, error) {
+	if w.Script == "" || s.o.Scripts == nil {
+		return nil, nil
+	}
+	sc, ok := s.o.Scripts.Get(w.Script, w.Lang)
+	if !ok {
+		return nil, fmt.Errorf("wrapup: script %q (%s) is no longer loaded", w.Script, w.Lang)
+	}
+	answers := map[string]script.Value{}
+	if len(w.Answers) > 0 {
+		if err := json.Unmarshal(w.Answers, &answers); err != nil {
+			return nil, fmt.Errorf("wrapup: call %s answers: %w", w.CallID, err)
+		}
+	}
+	sctx := s.fields(ctx, a, w.ContactID, line)
+	sctx.Answers = answers
+	return sc.Resume(sctx, w.Path), nil
+}
+
+// fields are the CRM values a script shows and branches on. A database
+// error leaves them empty: the script still runs.
+func (s *Service) fields(ctx context.Context, a Agent, contactID int64, line string) script.Context {
+	f := map[string]string{"agent.name": a.Name, "line": line}
+	if f["agent.name"] == "" {
+		f["agent.name"] = a.Username
+	}
+	out := script.Context{Fields: f}
+	if contactID <= 0 || s.o.Contacts == nil {
+		return out
+	}
+	c, err := s.o.Contacts.GetContact(ctx, contactID)
+	if err != nil {
+		s.log.WarnContext(ctx, "wrap-up: contact unavailable for the script", "contact", contactID, "err", err)
+		return out
+	}
+	f["customer.first_name"], f["customer.last_name"] = c.FirstName, c.LastName
+	f["customer.name"], f["customer.status"] = c.DisplayName(), string(c.Status)
+	if len(c.Organizations) > 0 {
+		f["customer.organization"] = c.Organizations[0].Name
+	}
+	var custom struct {
+		Segment any `json:"segment"`
+	}
+	if json.Unmarshal(c.Custom, &custom) == nil && custom.Segment != nil {
+		f["customer.segment"] = fmt.Sprint(custom.Segment)
+	}
+	out.Tags = c.Tags
+	f["customer.tags"] = strings.Join(c.Tags, ", ")
+	if s.o.History != nil {
+		if acts, err := s.o.History.RecentActivities(ctx, contactID, 20); err == nil {
+			for _, act := range acts {
+				if act.Kind == crm.ActivityCall && act.Disposition != "" {
+					f["customer.last_disposition"] = act.Disposition
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (s *Service) keepRun(w *crm.WrapUp, run *script.Run) {
+	if run == nil {
+		return
+	}
+	w.Path = slices.Clone(run.Path)
+	w.Step = w.Path[len(w.Path)-1]
+	w.Answers, _ = json.Marshal(run.Ctx.Answers)
+	w.Score = run.Score()
+}
+
+func (s *Service) state(ctx context.Context, a Agent, w *crm.WrapUp, run *script.Run, queue string) *State {
+	st := &State{WrapUp: w, Dispositions: s.o.Dispositions, WrapUpSeconds: int(s.wrapUpTime(queue) / time.Second)}
+	if run != nil {
+		v := run.View(s.now().Sub(w.StartedAt))
+		st.Run = &v
+	}
+	return st
+}
+
+func (s *Service) wrapUpTime(queue string) time.Duration {
+	if d, ok := s.o.QueueWrapUp[queue]; ok {
+		return d
+	}
+	return s.o.WrapUpTime
+}
+
+// Move is one step of the agent through the script.
+type Move struct {
+	// From is the step the console is on; a move from any other step is
+	// refused, so a double click cannot skip a step.
+	From string `json:"from"`
+	// Answer, when set, is recorded for From before moving.
+	Answer []string `json:"answer,omitempty"`
+	// Go is "stay" (only record the answer), "next" or "back".
+	Go string `json:"go"`
+}
+
+// Step records an answer and moves through the script; the draft is
+// saved before it returns. A refused answer changes nothing.
+func (s *Service) Step(ctx context.Context, a Agent, callID string, m Move) (*State, error) {
+	defer s.lock(callID)()
+	w, err := s.o.Store.WrapUp(ctx, callID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.owns(a, w); err != nil {
+		return nil, err
+	}
+	if w.Done() {
+		return nil, fmt.Errorf("call %s: the wrap-up is finished: %w", callID, crm.ErrConflict)
+	}
+	run, err := s.run(ctx, a, w, "")
+	if err != nil {
+		return nil, err
+	}
+	if run == nil {
+		return nil, &crm.FieldError{Field: "step", Reason: "this call has no script"}
+	}
+	if m.From != run.Current().ID {
+		return nil, fmt.Errorf("call %s is on step %q, not %q: %w", callID, run.Current().ID, m.From, crm.ErrConflict)
+	}
+	if m.Answer != nil {
+		if err := run.Answer(m.From, m.Answer); err != nil {
+			return nil, &crm.FieldError{Field: "answer", Reason: strings.TrimPrefix(err.Error(), script.ErrAnswer.Error()+": ")}
+		}
+	}
+	switch m.Go {
+	case "next":
+		err = run.Forward()
+	case "back":
+		err = run.Back()
+	case "stay", "":
+	default:
+		return nil, &crm.FieldError{Field: "go", Reason: "must be stay, next or back"}
+	}
+	if err != nil {
+		return nil, &crm.FieldError{Field: "step", Reason: strings.TrimPrefix(err.Error(), script.ErrAnswer.Error()+": ")}
+	}
+	s.keepRun(w, run)
+	if err := s.o.Store.SaveWrapUp(ctx, w); err != nil {
+		return nil, err
+	}
+	return s.state(ctx, a, w, run, ""), nil
+}
+
+// Notes saves the agent's notes as they type.
+func (s *Service) Notes(ctx context.Context, a Agent, callID, notes string) error {
+	defer s.lock(callID)()
+	w, err := s.o.Store.WrapUp(ctx, callID)
+	if err != nil {
+		return err
+	}
+	if err := s.owns(a, w); err != nil {
+		return err
+	}
+	w.Notes = notes
+	return s.o.Store.SaveWrapUp(ctx, w)
+}
+
+// Finish is the agent's close of the call.
+type Finish struct {
+	Disposition string     `json:"disposition"`
+	Notes       string     `json:"notes"`
+	Tasks       []FollowUp `json:"tasks"`
+	Status      crm.Status `json:"status,omitempty"`
+}
+
+// FollowUp is a task or a scheduled callback agreed on the call.
+type FollowUp struct {
+	Title    string    `json:"title"`
+	DueAt    time.Time `json:"due_at"`
+	Assignee string    `json:"assignee"`
+}
+
+// Finish closes the wrap-up: the disposition must be a configured one and
+// a script run must have reached its outcome (whose contact status applies
+// unless f names another). Then the agent is available again.
+func (s *Service) Finish(ctx context.Context, a Agent, callID string, f Finish) (*crm.WrapUp, error) {
+	defer s.lock(callID)()
+	w, err := s.o.Store.WrapUp(ctx, callID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.owns(a, w); err != nil {
+		return nil, err
+	}
+	if w.Done() {
+		return nil, fmt.Errorf("call %s: the wrap-up is finished: %w", callID, crm.ErrConflict)
+	}
+	if !slices.ContainsFunc(s.o.Dispositions, func(d Disposition) bool { return d.Code == f.Disposition }) {
+		return nil, &crm.FieldError{Field: "disposition", Reason: fmt.Sprintf("%q is not one of the configured dispositions", f.Disposition)}
+	}
+	run, err := s.run(ctx, a, w, "")
+	if err != nil {
+		return nil, err
+	}
+	if run != nil {
+		if !run.Ended() {
+			return nil, &crm.FieldError{Field: "step", Reason: fmt.Sprintf("the script is at %q: finish it first", run.Current().ID)}
+		}
+		if f.Status == "" {
+			f.Status = crm.Status(run.Outcome().Status)
+		}
+		// Only the answers on the way taken are kept.
+		w.Answers, _ = json.Marshal(run.Answers())
+		w.Score = run.Score()
+	}
+	w.Disposition, w.Notes, w.Status = f.Disposition, strings.TrimSpace(f.Notes), f.Status
+	w.Tasks = nil
+	for _, t := range f.Tasks {
+		if t.Assignee == "" {
+			t.Assignee = w.Agent
+		}
+		w.Tasks = append(w.Tasks, crm.Task{Title: strings.TrimSpace(t.Title), DueAt: t.DueAt.UTC(), Assignee: t.Assignee})
+	}
+	w.DoneAt = s.now().UTC()
+	if err := s.o.Store.FinishWrapUp(ctx, w); err != nil {
+		w.DoneAt = time.Time{}
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "wrap-up finished", "call", callID, "agent", w.Agent, "disposition", w.Disposition,
+		"score", w.Score, "tasks", len(w.Tasks))
+	s.release(ctx, w.Agent)
+	if s.o.Finished != nil {
+		s.o.Finished(ctx, w)
+	}
+	return w, nil
+}
+
+// CallEnded puts the agent who took a call into wrap-up, and back to
+// available after the queue's wrap-up time unless they chose another
+// state meanwhile.
+func (s *Service) CallEnded(ctx context.Context, username, queue string) {
+	if username == "" || s.o.SetState == nil {
+		return
+	}
+	if s.o.StateOf != nil && s.o.StateOf(username) != "available" {
+		return // on break or offline: leave the agent's choice alone
+	}
+	s.o.SetState(ctx, username, "wrapup")
+	d := s.wrapUpTime(queue)
+	if d <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.timers[username]; t != nil {
+		t.Stop()
+	}
+	s.timers[username] = time.AfterFunc(d, func() {
+		s.mu.Lock()
+		delete(s.timers, username)
+		s.mu.Unlock()
+		if s.o.StateOf == nil || s.o.StateOf(username) == "wrapup" {
+			s.o.SetState(context.WithoutCancel(ctx), username, "available")
+		}
+	})
+}
+
+// release makes an agent in wrap-up available now.
+func (s *Service) release(ctx context.Context, username string) {
+	s.mu.Lock()
+	if t := s.timers[username]; t != nil {
+		t.Stop()
+		delete(s.timers, username)
+	}
+	s.mu.Unlock()
+	if s.o.SetState != nil && (s.o.StateOf == nil || s.o.StateOf(username) == "wrapup") {
+		s.o.SetState(ctx, username, "available")
+	}
+}
+
+// Close stops pending wrap-up timers.
+func (s *Service) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for u, t := range s.timers {
+		t.Stop()
+		delete(s.timers, u)
+	}
+}
+
+// DefaultDispositions are the codes used when none are configured: those
+// the shipped scripts set, and the usual others.
+func DefaultDispositions() []Disposition {
+	d := func(code, en, fa string) Disposition {
+		return Disposition{Code: code, Labels: map[string]string{"en": en, "fa": fa}}
+	}
+	return []Disposition{
+		d("qualified", "Qualified", "واجد شرایط"),
+		d("sale", "Sale", "فروش"),
+		d("callback", "Call back", "تماس مجدد"),
+		d("not-ready", "Not ready yet", "هنوز آماده نیست"),
+		d("not-interested", "Not interested", "علاقه‌مند نیست"),
+		d("info-given", "Information given", "اطلاعات داده شد"),
+		d("solved", "Solved", "حل شد"),
+		d("ticket-opened", "Ticket opened", "درخواست ثبت شد"),
+		d("escalated", "Escalated", "ارجاع شد"),
+		d("satisfied", "Satisfied", "راضی"),
+		d("unhappy", "Unhappy", "ناراضی"),
+		d("wrong-number", "Wrong number", "شماره اشتباه"),
+	}
+}

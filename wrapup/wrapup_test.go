@@ -1,0 +1,246 @@
+package wrapup_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/phone"
+	"github.com/tamas-cc/tamas/crm/script"
+	"github.com/tamas-cc/tamas/crm/sqlite"
+	"github.com/tamas-cc/tamas/wrapup"
+)
+
+var dispositions = wrapup.DefaultDispositions()
+
+type states struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (s *states) set(_ context.Context, u, st string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[u] = st
+}
+
+func (s *states) get(u string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[u]
+}
+
+type fixture struct {
+	store    *sqlite.Store
+	contact  *crm.Contact
+	svc      *wrapup.Service
+	states   *states
+	finished chan *crm.WrapUp
+	opts     wrapup.Options
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "crm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	norm, _ := phone.New("IR")
+	dir := crm.NewDirectory(st, norm)
+	c := &crm.Contact{FirstName: "Sara", LastName: "<b>Ahmadi</b>", Phones: []crm.Phone{{Label: crm.LabelMobile, Raw: "09121234567"}}}
+	if err := dir.Create(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	set, err := script.LoadDir("../configs/scripts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{store: st, contact: c, states: &states{m: map[string]string{}}, finished: make(chan *crm.WrapUp, 4)}
+	f.opts = wrapup.Options{Store: st, Contacts: st, History: st, Scripts: set, Dispositions: dispositions,
+		WrapUpTime: time.Hour, QueueWrapUp: map[string]time.Duration{"fast": 20 * time.Millisecond},
+		SetState: f.states.set, StateOf: f.states.get,
+		Finished: func(_ context.Context, w *crm.WrapUp) { f.finished <- w }}
+	f.svc, err = wrapup.New(f.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.svc.Close)
+	return f
+}
+
+var sara = wrapup.Agent{Username: "sara", Name: "Sara", Lang: "en"}
+
+func step(t *testing.T, f *fixture, from string, answer []string, move string) *wrapup.State {
+	t.Helper()
+	st, err := f.svc.Step(context.Background(), sara, "call-1", wrapup.Move{From: from, Answer: answer, Go: move})
+	if err != nil {
+		t.Fatalf("step %s: %v", from, err)
+	}
+	return st
+}
+
+func TestWalkAndFinish(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	st, err := f.svc.Open(ctx, sara, wrapup.Call{ID: "call-1", ContactID: f.contact.ID, Script: "inbound-sales",
+		Queue: "sales", StartedAt: time.Now().Add(-time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Run == nil || st.Run.Steps[0].ID != "greet" || !strings.Contains(st.Run.Steps[0].Text, "this is Sara") ||
+		len(st.Dispositions) != len(dispositions) || st.WrapUpSeconds != 3600 {
+		t.Fatalf("opened = %+v", st)
+	}
+	// Another agent may not touch it; a supervisor may.
+	if _, err := f.svc.Step(ctx, wrapup.Agent{Username: "nima"}, "call-1", wrapup.Move{From: "greet", Go: "next"}); !errors.Is(err, wrapup.ErrForbidden) {
+		t.Fatalf("another agent: %v", err)
+	}
+	if _, err := f.svc.Open(ctx, wrapup.Agent{Username: "boss", Supervisor: true}, wrapup.Call{ID: "call-1"}); err != nil {
+		t.Fatalf("a supervisor: %v", err)
+	}
+	step(t, f, "greet", nil, "next")
+	// A double click: the second "next from greet" is refused.
+	if _, err := f.svc.Step(ctx, sara, "call-1", wrapup.Move{From: "greet", Go: "next"}); !errors.Is(err, crm.ErrConflict) {
+		t.Fatalf("a stale move: %v", err)
+	}
+	var fe *crm.FieldError
+	if _, err := f.svc.Step(ctx, sara, "call-1", wrapup.Move{From: "need", Go: "next"}); !errors.As(err, &fe) || fe.Field != "step" {
+		t.Fatalf("a required question skipped: %v", err)
+	}
+	step(t, f, "need", []string{"a fleet plan"}, "stay") // autosave as typed
+	// The console reloads: a new service on the same database resumes.
+	again, err := wrapup.New(f.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err = again.Open(ctx, sara, wrapup.Call{ID: "call-1"})
+	if err != nil || st.Run.Steps[len(st.Run.Steps)-1].ID != "need" || st.Run.Answers["need"].Text != "a fleet plan" {
+		t.Fatalf("resumed = %+v (%v)", st.Run, err)
+	}
+	step(t, f, "need", nil, "next")
+	if _, err := f.svc.Step(ctx, sara, "call-1", wrapup.Move{From: "need-size", Answer: []string{"lots"}, Go: "next"}); !errors.As(err, &fe) || fe.Field != "answer" {
+		t.Fatalf("a word for a number: %v", err)
+	}
+	if w, _ := f.store.WrapUp(ctx, "call-1"); w.Step != "need-size" || strings.Contains(string(w.Answers), "lots") {
+		t.Fatalf("a refused answer changed the draft: %+v", w)
+	}
+	if _, err := f.svc.Finish(ctx, sara, "call-1", wrapup.Finish{Disposition: "qualified"}); !errors.As(err, &fe) || fe.Field != "step" {
+		t.Fatalf("finish before the outcome: %v", err)
+	}
+	step(t, f, "need-size", []string{"12"}, "next")
+	step(t, f, "authority", []string{"caller"}, "next")
+	step(t, f, "budget", []string{"yes"}, "next")
+	step(t, f, "timeline", []string{"this-month"}, "next")
+	st = step(t, f, "close", nil, "next")
+	if !st.Run.Ended || st.Run.Score != 75 || st.WrapUp.Score != 75 {
+		t.Fatalf("end = ended %v score %d", st.Run.Ended, st.Run.Score)
+	}
+	if _, err := f.svc.Finish(ctx, sara, "call-1", wrapup.Finish{Disposition: "sold-a-car"}); !errors.As(err, &fe) || fe.Field != "disposition" {
+		t.Fatalf("a disposition not configured: %v", err)
+	}
+	f.states.set(ctx, "sara", "wrapup")
+	due := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Millisecond)
+	w, err := f.svc.Finish(ctx, sara, "call-1", wrapup.Finish{Disposition: "qualified", Notes: " wants 12 lines ",
+		Tasks: []wrapup.FollowUp{{Title: "Send the proposal", DueAt: due}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Status != crm.StatusQualified || w.Notes != "wants 12 lines" || len(w.Tasks) != 1 || w.Tasks[0].Assignee != "sara" {
+		t.Fatalf("finished = %+v", w)
+	}
+	if got := <-f.finished; got.CallID != "call-1" {
+		t.Fatalf("finished hook got %+v", got)
+	}
+	if f.states.get("sara") != "available" {
+		t.Fatalf("after finishing the agent is %q", f.states.get("sara"))
+	}
+	a, err := f.store.CallActivity(ctx, "call-1")
+	if err != nil || a.Disposition != "qualified" || a.WrapUp == nil || a.WrapUp.Score != 75 || a.ContactID != f.contact.ID {
+		t.Fatalf("activity = %+v (%v)", a, err)
+	}
+	if c, _ := f.store.GetContact(ctx, f.contact.ID); c.Status != crm.StatusQualified {
+		t.Fatalf("contact status = %s", c.Status)
+	}
+	if _, err := f.svc.Finish(ctx, sara, "call-1", wrapup.Finish{Disposition: "qualified"}); !errors.Is(err, crm.ErrConflict) {
+		t.Fatalf("a second finish: %v", err)
+	}
+	if _, err := f.svc.Step(ctx, sara, "call-1", wrapup.Move{From: "qualified", Go: "back"}); !errors.Is(err, crm.ErrConflict) {
+		t.Fatalf("a move after finishing: %v", err)
+	}
+}
+
+func TestNoScript(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.svc.Open(ctx, sara, wrapup.Call{ID: "c2", Script: "no-such"}); err == nil {
+		t.Fatal("an unknown script was opened")
+	}
+	st, err := f.svc.Open(ctx, sara, wrapup.Call{ID: "c2"})
+	if err != nil || st.Run != nil {
+		t.Fatalf("no script: %+v (%v)", st, err)
+	}
+	if err := f.svc.Notes(ctx, sara, "c2", "asked about prices"); err != nil {
+		t.Fatal(err)
+	}
+	// A follow-up needs a contact: the unknown caller has none yet.
+	var fe *crm.FieldError
+	_, err = f.svc.Finish(ctx, sara, "c2", wrapup.Finish{Disposition: "callback",
+		Tasks: []wrapup.FollowUp{{Title: "call back", DueAt: time.Now().Add(time.Hour)}}})
+	if !errors.As(err, &fe) {
+		t.Fatalf("a follow-up with no contact: %v", err)
+	}
+	if _, err := f.store.CallActivity(ctx, "c2"); !errors.Is(err, crm.ErrNotFound) {
+		t.Fatalf("a refused finish wrote the activity: %v", err)
+	}
+	// The agent creates the lead, reopens with it, and finishes.
+	if _, err := f.svc.Open(ctx, sara, wrapup.Call{ID: "c2", ContactID: f.contact.ID}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := f.svc.Finish(ctx, sara, "c2", wrapup.Finish{Disposition: "callback",
+		Tasks: []wrapup.FollowUp{{Title: "call back", DueAt: time.Now().Add(time.Hour)}}})
+	if err != nil || w.Notes != "" || len(w.Tasks) != 1 {
+		t.Fatalf("finish = %+v (%v)", w, err)
+	}
+}
+
+func TestWrapUpTimer(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.states.set(ctx, "sara", "available")
+	f.svc.CallEnded(ctx, "sara", "fast")
+	if got := f.states.get("sara"); got != "wrapup" {
+		t.Fatalf("after the call: %q", got)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for f.states.get("sara") != "available" {
+		if time.Now().After(deadline) {
+			t.Fatal("the agent never became available again")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// An agent who went on break is left there.
+	f.states.set(ctx, "nima", "break")
+	f.svc.CallEnded(ctx, "nima", "fast")
+	if got := f.states.get("nima"); got != "break" {
+		t.Fatalf("an agent on break became %q", got)
+	}
+}
+
+func TestUnconfiguredDisposition(t *testing.T) {
+	f := newFixture(t)
+	o := f.opts
+	o.Dispositions = []wrapup.Disposition{{Code: "qualified"}}
+	if _, err := wrapup.New(o); err == nil || !strings.Contains(err.Error(), "not configured") {
+		t.Fatalf("scripts whose outcomes are not configured: %v", err)
+	}
+}
