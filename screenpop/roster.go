@@ -1,6 +1,9 @@
 package screenpop
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -90,4 +93,23 @@ func (r *Roster) All() []AgentState {
 	r.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Username < out[j].Username })
 	return out
+}
+
+// PublishState records an agent's availability in r and tells supervisors
+// and the agent's other consoles through publish (nil: nobody). It
+// returns the state and the first publishing error.
+func PublishState(ctx context.Context, r *Roster, publish func(ctx context.Context, channel string, data []byte) error,
+	username string, a Availability, reason string) (AgentState, error) {
+	st := r.Set(username, a, reason, time.Now())
+	if publish == nil {
+		return st, nil
+	}
+	data, _ := json.Marshal(Envelope{Kind: "agent_state", Agent: &st})
+	var first error
+	for _, ch := range []string{SupervisorChannel, UserChannel(username)} {
+		if err := publish(ctx, ch, data); err != nil && first == nil {
+			first = fmt.Errorf("publishing %s's state: %w", username, err)
+		}
+	}
+	return st, first
 }

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io/fs"
 	"net/http"
@@ -68,6 +67,7 @@ func (s *Server) consoleRoutes() {
 		}))
 	s.sessionRoute("POST /api/v1/calls", account.RoleAgent, s.clickToCall)
 	s.mux.HandleFunc("GET /api/v1/console/ws", s.consoleSocket)
+	s.wrapUpRoutes()
 
 	static, _ := fs.Sub(console.Files, ".")
 	index, _ := fs.ReadFile(static, "index.html")
@@ -152,14 +152,9 @@ func (s *Server) putState(w http.ResponseWriter, r *http.Request) error {
 // setState records an agent's availability and tells supervisors and the
 // agent's other consoles.
 func (s *Server) setState(ctx context.Context, username string, a screenpop.Availability, reason string) screenpop.AgentState {
-	st := s.o.Roster.Set(username, a, reason, time.Now())
-	if s.o.Publish != nil {
-		data, _ := json.Marshal(screenpop.Envelope{Kind: "agent_state", Agent: &st})
-		for _, ch := range []string{screenpop.SupervisorChannel, screenpop.UserChannel(username)} {
-			if err := s.o.Publish(ctx, ch, data); err != nil {
-				s.log.ErrorContext(ctx, "publishing agent state failed", "user", username, "err", err)
-			}
-		}
+	st, err := screenpop.PublishState(ctx, s.o.Roster, s.o.Publish, username, a, reason)
+	if err != nil {
+		s.log.ErrorContext(ctx, "publishing agent state failed", "user", username, "err", err)
 	}
 	return st
 }

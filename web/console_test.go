@@ -13,15 +13,18 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tamas-cc/tamas/account"
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/phone"
+	"github.com/tamas-cc/tamas/crm/script"
 	"github.com/tamas-cc/tamas/crm/sqlite"
 	"github.com/tamas-cc/tamas/screenpop"
 	"github.com/tamas-cc/tamas/web"
+	"github.com/tamas-cc/tamas/wrapup"
 )
 
 // recordingHub stands in for the websocket hub: web's job ends at handing
@@ -85,6 +88,7 @@ func newConsoleHarnessTLS(t *testing.T, tls bool) *consoleHarness {
 	for _, u := range []account.User{
 		{Username: "ali", Role: account.RoleAgent, Endpoint: "PJSIP/1001"},
 		{Username: "sara", Role: account.RoleSupervisor},
+		{Username: "nima", Role: account.RoleAgent},
 	} {
 		if err := accounts.CreateUser(ctx, &u, u.Username+"-password"); err != nil {
 			t.Fatal(err)
@@ -92,7 +96,17 @@ func newConsoleHarnessTLS(t *testing.T, tls bool) *consoleHarness {
 	}
 	h := &consoleHarness{t: t, store: st, hub: &recordingHub{}, dialer: &recordingDialer{}, roster: screenpop.NewRoster()}
 	norm, _ := phone.New("IR")
+	scripts, err := script.LoadDir("../configs/scripts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wu, err := wrapup.New(wrapup.Options{Store: st, Contacts: st, History: st, Scripts: scripts,
+		Dispositions: wrapup.DefaultDispositions(), Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := web.New(web.Options{
+		WrapUps: wu, Dispositions: wrapup.DefaultDispositions(),
 		Directory: crm.NewDirectory(st, norm), Registry: prometheus.NewRegistry(), MaxBodyBytes: 1 << 20,
 		APITokens: []string{token}, Accounts: accounts, Activities: st, Roster: h.roster,
 		Publish: func(ctx context.Context, ch string, data []byte) error {
@@ -120,9 +134,9 @@ type browserClient struct {
 
 func (h *consoleHarness) client() *browserClient {
 	jar, _ := cookiejar.New(nil)
-	c := h.srv.Client()
+	c := *h.srv.Client() // a copy: each tab keeps its own cookies
 	c.Jar = jar
-	return &browserClient{h: h, c: c}
+	return &browserClient{h: h, c: &c}
 }
 
 func (b *browserClient) do(method, path, body string, hdr map[string]string, out any) *http.Response {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/wrapup"
 )
 
 // apiError is the body of every error response.
@@ -43,6 +44,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ae):
 	case errors.As(err, &fe):
 		ae = &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: fe.Error(), Field: fe.Field}
+	case errors.Is(err, wrapup.ErrForbidden):
+		ae = errorf(http.StatusForbidden, "forbidden", "this call is another agent's")
 	case errors.Is(err, crm.ErrNotFound):
 		ae = errorf(http.StatusNotFound, "not_found", "not found")
 	case errors.Is(err, crm.ErrConflict):

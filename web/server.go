@@ -14,6 +14,7 @@ import (
 	"github.com/tamas-cc/tamas/account"
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/screenpop"
+	"github.com/tamas-cc/tamas/wrapup"
 )
 
 // Options wires a Server.
@@ -40,6 +41,9 @@ type Options struct {
 	Console ConsoleHub
 	// Dialer places click-to-call calls; nil answers 503.
 	Dialer Dialer
+	// WrapUps runs agents' wrap-ups; nil answers 503.
+	WrapUps      WrapUps
+	Dispositions []wrapup.Disposition
 	// AllowedOrigins may open the console websocket beside the page's own
 	// origin.
 	AllowedOrigins []string

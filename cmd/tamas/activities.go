@@ -34,6 +34,9 @@ type callActivities struct {
 	writing bool
 	wg      sync.WaitGroup
 	written *prometheus.CounterVec
+	// ended hears of every call an agent answered, by username and queue,
+	// off the event path (the agent goes into wrap-up).
+	ended func(ctx context.Context, username, queue string)
 }
 
 func newCallActivities(dir *crm.Directory, store crm.ActivityStore, outbox *calllog.Outbox, hooks *webhook.Dispatcher,
@@ -61,6 +64,11 @@ func (a *callActivities) handle(ctx context.Context, ev telephony.Event) {
 		return
 	}
 	a.hooks.Send(webhook.CallEnded, rec)
+	if a.ended != nil && rec.AnsweredBy != "" {
+		if user := a.userOf(rec.AnsweredBy); user != "" {
+			go a.ended(context.WithoutCancel(ctx), user, rec.Queue)
+		}
+	}
 	a.queue = append(a.queue, rec)
 	a.startLocked(ctx)
 }

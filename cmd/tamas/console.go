@@ -26,6 +26,7 @@ import (
 	"github.com/tamas-cc/tamas/telephony"
 	"github.com/tamas-cc/tamas/web"
 	"github.com/tamas-cc/tamas/webhook"
+	"github.com/tamas-cc/tamas/wrapup"
 )
 
 // consoleParts is the call → match → pop → console path of one node.
@@ -39,6 +40,8 @@ type consoleParts struct {
 	service  *screenpop.Service
 	hub      *push.Hub
 	calls    *callActivities
+	wrapups  *wrapup.Service
+	dispos   []wrapup.Disposition
 	outbox   *calllog.Outbox
 	hooks    *webhook.Dispatcher
 	events   *prometheus.CounterVec
@@ -50,6 +53,8 @@ type consoleParts struct {
 type records interface {
 	crm.Store
 	crm.ActivityStore
+	crm.WrapUpStore
+	crm.TaskQueue
 	account.Store
 }
 
@@ -120,6 +125,10 @@ func newConsole(ctx context.Context, l loaded, dir *crm.Directory, reg prometheu
 	}
 	c.hooks = webhook.New(hooks, webhook.Options{Logger: l.log, Registry: reg})
 	c.calls = newCallActivities(dir, store, outbox, c.hooks, c.routes.User, l.log, reg)
+	if err := c.newWrapUps(l, store, chooser.set); err != nil {
+		return nil, err
+	}
+	c.calls.ended = c.wrapups.CallEnded
 	c.events = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tamas_call_events_total", Help: "Call events received, by PBX and type.",
 	}, []string{"pbx", "type"})
@@ -158,6 +167,39 @@ func newConsole(ctx context.Context, l loaded, dir *crm.Directory, reg prometheu
 	return c, nil
 }
 
+func (c *consoleParts) newWrapUps(l loaded, store records, scripts *script.Set) error {
+	wc := l.cfg.Console.WrapUp
+	c.dispos = wrapup.DefaultDispositions()
+	if len(wc.Dispositions) > 0 {
+		c.dispos = nil
+		for _, d := range wc.Dispositions {
+			c.dispos = append(c.dispos, wrapup.Disposition{Code: d.Code, Labels: d.Labels})
+		}
+	}
+	publish := func(ctx context.Context, ch string, data []byte) error {
+		_, err := c.bus.Publish(ctx, ch, data)
+		return err
+	}
+	var err error
+	c.wrapups, err = wrapup.New(wrapup.Options{Store: store, Contacts: store, History: store, Scripts: scripts,
+		Dispositions: c.dispos, WrapUpTime: wc.Time, QueueWrapUp: wc.Queues, Logger: l.log,
+		SetState: func(ctx context.Context, user, state string) {
+			if _, err := screenpop.PublishState(ctx, c.roster, publish, user, screenpop.Availability(state), ""); err != nil {
+				l.log.Warn("wrap-up: agent state not published", "user", user, "err", err)
+			}
+		},
+		StateOf: func(user string) string { return string(c.roster.Get(user).State) },
+		Finished: func(ctx context.Context, w *crm.WrapUp) {
+			if a, err := store.CallActivity(ctx, w.CallID); err == nil {
+				c.hooks.Send(webhook.ActivityCompleted, a)
+			}
+		}})
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	return nil
+}
+
 // loadEndpoints maps each user's phone to them, then the configured
 // endpoints, which take precedence.
 func (c *consoleParts) loadEndpoints(ctx context.Context, l loaded, store account.Store) {
@@ -191,6 +233,8 @@ func (c *consoleParts) webOptions(o *web.Options, cfg config.Console, dialer web
 	}
 	o.Console = hubAdapter{c.hub}
 	o.Dialer = dialer
+	o.WrapUps = c.wrapups
+	o.Dispositions = c.dispos
 	o.AllowedOrigins = cfg.AllowedOrigins
 	o.SecureCookies = cfg.SecureCookies
 }
@@ -200,6 +244,7 @@ func (c *consoleParts) close(log *slog.Logger) {
 	c.wg.Wait()
 	c.service.Wait()
 	c.calls.wait()
+	c.wrapups.Close()
 	c.outbox.Close()
 	c.hooks.Close()
 	c.hub.Close()

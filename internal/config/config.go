@@ -89,6 +89,25 @@ type Console struct {
 	// callers it is for, consulted when no rule in Scripts matches. A
 	// missing directory means no scripts.
 	ScriptsDir string `yaml:"scripts_dir"`
+	// WrapUp is the agent's work after a call.
+	WrapUp WrapUp `yaml:"wrapup"`
+}
+
+// WrapUp configures the wrap-up after a call.
+type WrapUp struct {
+	// Time keeps an agent in wrap-up after a call before they are
+	// available again (0: until they finish); Queues overrides it by queue.
+	Time   time.Duration            `yaml:"time"`
+	Queues map[string]time.Duration `yaml:"queues"`
+	// Dispositions are the codes a call may be closed with; empty means
+	// the built-in list.
+	Dispositions []Disposition `yaml:"dispositions"`
+}
+
+// Disposition is a code and its labels by language (en, fa).
+type Disposition struct {
+	Code   string            `yaml:"code"`
+	Labels map[string]string `yaml:"labels"`
 }
 
 // Route is one line's agents.
@@ -244,7 +263,8 @@ func Default() Config {
 			RingTimeout: 3 * time.Minute,
 		},
 		Console: Console{Bus: "memory", RetainMessages: 500, RetainAge: 15 * time.Minute,
-			SessionTTL: 12 * time.Hour, Endpoints: map[string]string{}, ScriptsDir: "configs/scripts"},
+			SessionTTL: 12 * time.Hour, Endpoints: map[string]string{}, ScriptsDir: "configs/scripts",
+			WrapUp: WrapUp{Time: 30 * time.Second}},
 		Redis: Redis{Addr: "127.0.0.1:6379"},
 	}
 }
@@ -588,6 +608,21 @@ func (c *Console) validate(bad func(key, format string, args ...any) error) erro
 		if s.Script == "" || (s.Caller != "" && s.Caller != "new" && s.Caller != "known") {
 			return bad(fmt.Sprintf("console.scripts[%d]", i), "needs a script, and caller new, known or empty")
 		}
+	}
+	if c.WrapUp.Time < 0 || c.WrapUp.Time > 24*time.Hour {
+		return bad("console.wrapup.time", "must be between 0 and 24h")
+	}
+	for q, d := range c.WrapUp.Queues {
+		if d < 0 || d > 24*time.Hour {
+			return bad("console.wrapup.queues."+q, "must be between 0 and 24h")
+		}
+	}
+	seen := map[string]bool{}
+	for i, d := range c.WrapUp.Dispositions {
+		if d.Code == "" || len(d.Code) > 100 || seen[d.Code] {
+			return bad(fmt.Sprintf("console.wrapup.dispositions[%d]", i), "needs a code, not empty and not repeated")
+		}
+		seen[d.Code] = true
 	}
 	return nil
 }
