@@ -107,9 +107,20 @@ type Timing struct {
 // Envelope is what travels on a console channel: a pop, or an agent's
 // state change for supervisors.
 type Envelope struct {
-	Kind  string      `json:"kind"` // "pop", "agent_state"
+	Kind  string      `json:"kind"` // "pop", "agent_state", "task_due"
 	Pop   *Pop        `json:"pop,omitempty"`
 	Agent *AgentState `json:"agent,omitempty"`
+	// Task is a follow-up fallen due, for Contact.
+	Task    *crm.Task   `json:"task,omitempty"`
+	Contact *DueContact `json:"contact,omitempty"`
+}
+
+// DueContact is whom a due follow-up is about, with the number to call
+// back.
+type DueContact struct {
+	ID          int64  `json:"id"`
+	DisplayName string `json:"display_name"`
+	Number      string `json:"number,omitempty"`
 }
 
 // UserChannel is the channel of one user's consoles.

@@ -68,6 +68,7 @@ func (s *Server) consoleRoutes() {
 	s.sessionRoute("POST /api/v1/calls", account.RoleAgent, s.clickToCall)
 	s.mux.HandleFunc("GET /api/v1/console/ws", s.consoleSocket)
 	s.wrapUpRoutes()
+	s.timelineRoutes()
 
 	static, _ := fs.Sub(console.Files, ".")
 	index, _ := fs.ReadFile(static, "index.html")

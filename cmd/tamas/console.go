@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -18,6 +20,7 @@ import (
 	"github.com/tamas-cc/tamas/calllog"
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/script"
+	"github.com/tamas-cc/tamas/followup"
 	"github.com/tamas-cc/tamas/internal/config"
 	"github.com/tamas-cc/tamas/push"
 	"github.com/tamas-cc/tamas/screenpop"
@@ -150,6 +153,8 @@ func newConsole(ctx context.Context, l loaded, dir *crm.Directory, reg prometheu
 		}
 	})
 	c.wg.Go(func() { c.calls.retry(bg, 2*time.Second) })
+	due := followup.New(followup.Options{Queue: store, Notify: dueNotifier{c: c, store: store, log: l.log}, Logger: l.log})
+	c.wg.Go(func() { due.Run(bg) })
 	c.wg.Go(func() {
 		t := time.NewTicker(time.Hour)
 		defer t.Stop()
@@ -198,6 +203,38 @@ func (c *consoleParts) newWrapUps(l loaded, store records, scripts *script.Set) 
 		return fmt.Errorf("console: %w", err)
 	}
 	return nil
+}
+
+// dueNotifier tells a follow-up's assignee (or, with none, the
+// supervisors) and the webhooks that it has fallen due; the console offers
+// to call the contact back.
+type dueNotifier struct {
+	c     *consoleParts
+	store records
+	log   *slog.Logger
+}
+
+func (n dueNotifier) TaskDue(ctx context.Context, t crm.Task) {
+	who := &screenpop.DueContact{ID: t.ContactID}
+	if ct, err := n.store.GetContact(ctx, t.ContactID); err == nil {
+		who.DisplayName = ct.DisplayName()
+		for _, p := range ct.Phones {
+			if p.Label == crm.LabelFax {
+				continue
+			}
+			who.Number = cmp.Or(p.E164, p.Raw)
+			break
+		}
+	}
+	n.c.hooks.Send(webhook.TaskDue, map[string]any{"task": t, "contact": who})
+	data, _ := json.Marshal(screenpop.Envelope{Kind: "task_due", Task: &t, Contact: who})
+	ch := screenpop.SupervisorChannel
+	if t.Assignee != "" {
+		ch = screenpop.UserChannel(t.Assignee)
+	}
+	if _, err := n.c.bus.Publish(ctx, ch, data); err != nil {
+		n.log.Warn("due follow-up not shown", "task", t.ID, "assignee", t.Assignee, "err", err)
+	}
 }
 
 // loadEndpoints maps each user's phone to them, then the configured

@@ -503,9 +503,9 @@ func (c *Config) Validate() error {
 		}
 		for _, e := range w.Events {
 			switch e {
-			case "call.started", "call.ended", "activity.completed":
+			case "call.started", "call.ended", "activity.completed", "task.due":
 			default:
-				return bad(key+".events", "%q is not call.started, call.ended or activity.completed", e)
+				return bad(key+".events", "%q is not call.started, call.ended, activity.completed or task.due", e)
 			}
 		}
 		if len(w.Secret) < 16 {
