@@ -557,12 +557,12 @@ func TestConsolePageHasNothingInline(t *testing.T) {
 			testids[id] = true
 		}
 	}
-	if scripts != 2 || len(tags) < 50 {
+	if scripts != 4 || len(tags) < 50 {
 		t.Fatalf("parsed %d tags and %d scripts: the check is not reading the page", len(tags), scripts)
 	}
 	for _, id := range []string{"pop", "pop-number", "pop-caller-name", "pop-state", "contact-name", "create-lead",
 		"note-input", "note-save", "lang-switch", "status-select", "conn-indicator", "login-username",
-		"login-password", "login-submit", "call-back"} {
+		"login-password", "login-submit", "call-back", "start-script", "wrapup", "due-tasks"} {
 		if !testids[id] {
 			t.Errorf("no element has data-testid=%q", id)
 		}
@@ -580,9 +580,13 @@ func TestConsolePageHasNothingInline(t *testing.T) {
 // The console builds the page from data with textContent only, and every
 // string it looks up exists in both languages.
 func TestConsoleScriptRules(t *testing.T) {
-	app, err := os.ReadFile("console/app.js")
-	if err != nil {
-		t.Fatal(err)
+	var app []byte
+	for _, f := range []string{"console/app.js", "console/wrapup.js", "console/jalali.js"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		app = append(app, b...)
 	}
 	for _, banned := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("} {
 		if strings.Contains(string(app), banned) {
@@ -620,7 +624,9 @@ func TestConsoleScriptRules(t *testing.T) {
 	}
 	// Keys chosen in expressions, t(ok ? "a_b" : "c_d"): every snake_case
 	// literal is a key, apart from the server's own words.
-	protocol := map[string]bool{"agent_state": true, "no_endpoint": true, "no_pbx": true}
+	protocol := map[string]bool{"agent_state": true, "no_endpoint": true, "no_pbx": true, "task_due": true,
+		"call_id": true, "contact_id": true, "started_at": true, "due_at": true, "done_at": true, "due_seconds": true,
+		"answered_at": true, "ended_at": true, "wrapup_seconds": true, "answered_by": true}
 	for _, m := range regexp.MustCompile(`"([a-z][a-z0-9]*_[a-z0-9_]*[a-z0-9])"`).FindAllStringSubmatch(string(app), -1) {
 		if !protocol[m[1]] && !enKeys[m[1]] {
 			t.Errorf("app.js uses %q, which is not translated", m[1])

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/tamas-cc/tamas/account"
 	"github.com/tamas-cc/tamas/crm"
@@ -24,6 +25,23 @@ func (s *Server) wrapUpRoutes() {
 	s.sessionRoute("PUT /api/v1/wrapups/{call}/notes", account.RoleAgent, s.wrapUpNotes)
 	s.sessionRoute("POST /api/v1/wrapups/{call}/finish", account.RoleAgent, s.finishWrapUp)
 	s.sessionRoute("GET /api/v1/dispositions", account.RoleAgent, s.dispositions)
+	s.sessionRoute("POST /api/v1/tasks/{id}/done", account.RoleAgent, s.completeTask)
+}
+
+func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	as, err := s.activityStore()
+	if err != nil {
+		return err
+	}
+	if err := as.CompleteTask(r.Context(), id, time.Now()); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (s *Server) wrapUps() (WrapUps, error) {

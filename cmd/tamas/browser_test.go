@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/tamas-cc/tamas/account"
@@ -48,6 +49,7 @@ func startBrowserNode(t *testing.T) *browserNode {
 		{Kind: crm.KindPerson, FirstName: "Reza", LastName: "Karimi", Status: crm.StatusCustomer, Phones: []crm.Phone{{Label: crm.LabelMobile, Raw: "09123456789"}}},
 		{Kind: crm.KindPerson, FirstName: "Neda", LastName: "Hosseini", Status: crm.StatusCustomer, Phones: []crm.Phone{{Label: crm.LabelMobile, Raw: "09121110000"}}},
 		{Kind: crm.KindPerson, FirstName: "Kaveh", LastName: "Hosseini", Status: crm.StatusLead, Phones: []crm.Phone{{Label: crm.LabelMobile, Raw: "09121110000"}}},
+		{Kind: crm.KindPerson, FirstName: "Shirin", LastName: "Rahimi", Status: crm.StatusLead, Phones: []crm.Phone{{Label: crm.LabelMobile, Raw: "09127770000"}}},
 	} {
 		if err := dir.Create(ctx, c); err != nil {
 			t.Fatal(err)
@@ -70,6 +72,7 @@ func startBrowserNode(t *testing.T) *browserNode {
 	cfg.SIP.Enabled, cfg.SIP.Listen = true, []string{"udp:127.0.0.1:0"}
 	cfg.Lines = map[string]string{"02191000000": "Sales line"}
 	cfg.Console.Routes = []config.Route{{Line: "*", Agents: []string{"ali"}}}
+	cfg.Console.ScriptsDir = "../../configs/scripts"
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -131,6 +134,14 @@ func browser(t *testing.T) context.Context {
 	_ = chromedp.Listen(ctx, func(ev any) {
 		var msg string
 		switch d := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			e := d.ExceptionDetails
+			desc := e.Text
+			if e.Exception != nil {
+				desc += " " + e.Exception.Description
+			}
+			t.Errorf("script error in the page at %s:%d: %s", e.URL, e.LineNumber+1, desc)
+			return
 		case *page.EventJavascriptDialogOpening:
 			msg = d.Message
 		case page.EventJavascriptDialogOpening:

@@ -24,6 +24,7 @@
   let currentId = null;
   const team = new Map(); // username → state, for supervisors
   let channelPos = {}; // channel → {epoch, seq} of the last message applied
+  const due = new Map(); // task id → {task, contact}: follow-ups fallen due
 
   // ---- text, numbers and dates -------------------------------------------
 
@@ -99,7 +100,9 @@
     document.title = t("brand");
     renderHelp();
     setConn(document.body.dataset.conn === "up");
+    panel.redraw();
     render();
+    renderDue();
     renderRecent();
   }
 
@@ -118,10 +121,14 @@
       const e = new Error((data && data.error && data.error.message) || String(r.status));
       e.status = r.status;
       e.code = data && data.error && data.error.code;
+      e.field = data && data.error && data.error.field;
       throw e;
     }
     return data;
   }
+
+  const panel = window.TamasWrapUp({ api, t, digits, el, clear, fmtDate, lang: () => lang, me: () => me,
+    finished: (w) => { if (w.contact_id) loadDetails(w.contact_id); } });
 
   // ---- login -----------------------------------------------------------------
 
@@ -231,6 +238,7 @@
 
   function loadView(username) {
     channelPos = {};
+    due.clear();
     pops.clear();
     chosen.clear();
     leads.clear();
@@ -244,6 +252,9 @@
       if (pos && typeof pos.epoch === "string" && Number.isInteger(pos.seq)) channelPos[ch] = { epoch: pos.epoch, seq: pos.seq };
     }
     if (typeof v.current === "string" && pops.has(v.current)) currentId = v.current;
+    for (const d of Array.isArray(v.due) ? v.due : []) {
+      if (d && d.task && Number.isInteger(d.task.id)) due.set(d.task.id, { task: d.task, contact: d.contact || {} });
+    }
     // Leads made from unknown callers, so a reload does not offer to make
     // them again.
     for (const [id, m] of Array.isArray(v.leads) ? v.leads : []) {
@@ -256,7 +267,7 @@
     saveTimer = null;
     if (!me) return;
     const view = { user: me.username, pos: channelPos, pops: [...pops.values()], current: currentId,
-      leads: [...leads].filter(([id]) => pops.has(id)) };
+      leads: [...leads].filter(([id]) => pops.has(id)), due: [...due.values()] };
     try {
       sessionStorage.setItem(VIEW_KEY, JSON.stringify(view));
     } catch (_) {
@@ -271,6 +282,7 @@
   }
 
   function forgetView() {
+    due.clear();
     clearTimeout(saveTimer);
     saveTimer = null;
     channelPos = {};
@@ -328,6 +340,7 @@
         channelPos[f.channel] = { epoch: f.epoch, seq: f.seq };
         saveView();
         if (f.data && f.data.kind === "pop" && f.data.pop) onPop(f.data.pop);
+        if (f.data && f.data.kind === "task_due" && f.data.task) onDue(f.data);
         if (f.data && f.data.kind === "agent_state" && f.data.agent && me) {
           if (f.data.agent.username === me.username) showState(f.data.agent);
           if (f.channel === "role:supervisor") { team.set(f.data.agent.username, f.data.agent); renderTeam(); }
@@ -464,7 +477,10 @@
     const p = currentId && pops.get(currentId);
     $("pop").hidden = !p;
     $("idle").hidden = !!p;
+    panel.show(p, p && matchOf(p));
     if (!p) return;
+    $("start-script").hidden = !p.script || !mine(p) || p.state === "ended" || panel.open(p.id) ||
+      (!!p.answered_by && !!me && p.answered_by === me.username);
     const c = p.call;
     $("pop").dataset.state = p.state;
     $("pop-caller").textContent = c.caller_name || t("no_name");
@@ -631,6 +647,53 @@
     if (p && clock) clock.textContent = waitText(p.call);
   }, 1000);
 
+  // ---- follow-ups falling due ---------------------------------------------------
+
+  function onDue(d) {
+    if (!Number.isInteger(d.task.id) || due.has(d.task.id)) return;
+    due.set(d.task.id, { task: d.task, contact: d.contact || {} });
+    renderDue();
+    saveView();
+    ring();
+    try {
+      if (window.Notification && Notification.permission === "granted") {
+        new Notification(String(d.task.title), { body: String((d.contact && d.contact.display_name) || ""), tag: "task-" + d.task.id });
+      }
+    } catch (_) { /* not supported */ }
+  }
+
+  function renderDue() {
+    const list = $("due-tasks");
+    clear(list);
+    $("due-box").hidden = due.size === 0;
+    for (const { task, contact } of due.values()) {
+      const status = el("span", { role: "status", class: "hint" });
+      list.append(el("li", { dataset: { testid: "due-task" } },
+        el("span", { class: "n", text: task.title, dir: "auto" }),
+        el("span", { class: "o", text: contact.display_name || "", dir: "auto" }),
+        contact.number ? el("bdi", { dir: "ltr", text: digits(contact.number) }) : null,
+        el("time", { text: fmtTime(task.due_at) }),
+        el("div", { class: "row" },
+          contact.number ? el("button", { type: "button", class: "call", text: t("call_back"), dataset: { testid: "due-call-back" },
+            onclick: async () => {
+              status.textContent = t("calling");
+              try {
+                await api("POST", "/api/v1/calls", { number: contact.number, contact_id: contact.id || 0 });
+              } catch (e) {
+                status.textContent = t(e.code === "no_pbx" ? "call_no_pbx" : e.code === "no_endpoint" ? "call_no_endpoint" : "call_failed");
+              }
+            } }) : null,
+          el("button", { type: "button", class: "link", text: t("done"), dataset: { testid: "due-done" },
+            onclick: async () => {
+              try { await api("POST", "/api/v1/tasks/" + task.id + "/done"); } catch (e) { if (e.status !== 404) return; }
+              due.delete(task.id);
+              renderDue();
+              saveView();
+            } }),
+          status)));
+    }
+  }
+
   // ---- the team, for supervisors -----------------------------------------------
 
   const isSupervisor = () => me && (me.role === "supervisor" || me.role === "admin");
@@ -700,6 +763,13 @@
     } catch (_) {
       $("lead-status").textContent = t("lead_failed");
     }
+  });
+
+  $("start-script").addEventListener("click", () => {
+    const p = currentId && pops.get(currentId);
+    if (!p) return;
+    panel.start(p, matchOf(p));
+    render();
   });
 
   const callable = (p) => p.call.class !== "withheld" && !!(p.call.e164 || p.call.number);

@@ -30,7 +30,19 @@ window.TamasI18n = {
     key_close: "Close dialogs", session_ended: "Your session ended. Sign in again.",
     notify_title: "Incoming call", unknown_number: "Unknown number", team: "Team",
     outcome_answered: "Answered", outcome_abandoned_ivr: "Hung up in the menu",
-    outcome_abandoned_queue: "Hung up while waiting", outcome_missed: "Missed", outcome_failed: "Failed"
+    outcome_abandoned_queue: "Hung up while waiting", outcome_missed: "Missed", outcome_failed: "Failed",
+    wrapup: "Wrap-up", loading: "Loading…", wrapup_unavailable: "The wrap-up could not be opened.",
+    wrapup_saved: "Saved: {disposition}.", score: "Score {n}", required: "An answer is required.",
+    back: "Back", next: "Next", yes: "Yes", no: "No", answer_invalid: "Not accepted — {why}",
+    answer_needed: "This question needs an answer.", save_failed: "Not saved. Try again.",
+    saving: "Saving…", saved: "Saved", summary: "Summary", outcome: "Outcome: {d}", choose: "Choose…",
+    follow_up_title: "Follow-up", assignee: "Assignee", remove: "Remove", add_follow_up: "Add a follow-up",
+    finish: "Finish", disposition: "Disposition", notes: "Notes", follow_ups: "Follow-ups",
+    pick_disposition: "Pick a disposition.", follow_up_needs_contact: "A follow-up needs a contact. Create a lead first.",
+    wrapup_left: "Wrap-up: {s} s left", wrapup_over: "Wrap-up time is over",
+    year: "Year", month: "Month", day: "Day", due_follow_ups: "Due follow-ups", done: "Done",
+    timeline: "Timeline", timeline_empty: "Nothing yet.", kind_task: "Follow-up", task_done: "done",
+    member: "Member", start_script: "Start the script"
   },
   fa: {
     brand: "تماس", status: "وضعیت", state_available: "آماده", state_break: "استراحت",
@@ -61,6 +73,18 @@ window.TamasI18n = {
     key_close: "بستن پنجره‌ها", session_ended: "نشست شما پایان یافت. دوباره وارد شوید.",
     notify_title: "تماس ورودی", unknown_number: "شمارهٔ ناشناس", team: "تیم",
     outcome_answered: "پاسخ داده شد", outcome_abandoned_ivr: "قطع در منو",
-    outcome_abandoned_queue: "قطع در صف انتظار", outcome_missed: "بی‌پاسخ", outcome_failed: "ناموفق"
+    outcome_abandoned_queue: "قطع در صف انتظار", outcome_missed: "بی‌پاسخ", outcome_failed: "ناموفق",
+    wrapup: "جمع‌بندی", loading: "در حال بارگذاری…", wrapup_unavailable: "جمع‌بندی باز نشد.",
+    wrapup_saved: "ذخیره شد: {disposition}.", score: "امتیاز {n}", required: "پاسخ لازم است.",
+    back: "قبلی", next: "بعدی", yes: "بله", no: "خیر", answer_invalid: "پذیرفته نشد — {why}",
+    answer_needed: "این پرسش پاسخ لازم دارد.", save_failed: "ذخیره نشد. دوباره امتحان کنید.",
+    saving: "در حال ذخیره…", saved: "ذخیره شد", summary: "خلاصه", outcome: "نتیجه: {d}", choose: "انتخاب کنید…",
+    follow_up_title: "پیگیری", assignee: "مسئول", remove: "حذف", add_follow_up: "افزودن پیگیری",
+    finish: "پایان", disposition: "نتیجهٔ تماس", notes: "یادداشت‌ها", follow_ups: "پیگیری‌ها",
+    pick_disposition: "نتیجهٔ تماس را انتخاب کنید.", follow_up_needs_contact: "پیگیری مخاطب لازم دارد. ابتدا سرنخ ثبت کنید.",
+    wrapup_left: "جمع‌بندی: {s} ثانیه مانده", wrapup_over: "زمان جمع‌بندی تمام شد",
+    year: "سال", month: "ماه", day: "روز", due_follow_ups: "پیگیری‌های سررسیده", done: "انجام شد",
+    timeline: "گاه‌شمار", timeline_empty: "هنوز چیزی نیست.", kind_task: "پیگیری", task_done: "انجام شده",
+    member: "عضو", start_script: "شروع اسکریپت"
   }
 };
