@@ -74,7 +74,19 @@ type Service struct {
 	locks  [64]sync.Mutex
 	mu     sync.Mutex
 	timers map[string]*time.Timer
+	// fields caches each call's script fields: they come from the
+	// caller's record, read once per call rather than at every answer.
+	fieldsMu sync.Mutex
+	fields   map[fieldsKey]script.Context
 }
+
+type fieldsKey struct {
+	call    string
+	contact int64
+}
+
+// maxCachedFields bounds the fields cache; past it the cache starts over.
+const maxCachedFields = 10000
 
 // New returns a Service. Every disposition an outcome of a script sets
 // must be in o.Dispositions.
@@ -85,7 +97,8 @@ func New(o Options) (*Service, error) {
 	if len(o.Dispositions) == 0 {
 		return nil, errors.New("wrapup: no dispositions configured")
 	}
-	s := &Service{o: o, log: o.Logger, now: o.Now, seed: maphash.MakeSeed(), timers: map[string]*time.Timer{}}
+	s := &Service{o: o, log: o.Logger, now: o.Now, seed: maphash.MakeSeed(), timers: map[string]*time.Timer{},
+		fields: map[fieldsKey]script.Context{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -219,14 +232,33 @@ func (s *Service) run(ctx context.Context, a Agent, w *crm.WrapUp, line string) 
 			return nil, fmt.Errorf("wrapup: call %s answers: %w", w.CallID, err)
 		}
 	}
-	sctx := s.fields(ctx, a, w.ContactID, line)
+	sctx := s.callFields(ctx, a, w.CallID, w.ContactID, line)
 	sctx.Answers = answers
 	return sc.Resume(sctx, w.Path), nil
 }
 
-// fields are the CRM values a script shows and branches on. A database
-// error leaves them empty: the script still runs.
-func (s *Service) fields(ctx context.Context, a Agent, contactID int64, line string) script.Context {
+// callFields returns the call's script fields, cached per call and contact.
+func (s *Service) callFields(ctx context.Context, a Agent, callID string, contactID int64, line string) script.Context {
+	k := fieldsKey{callID, contactID}
+	s.fieldsMu.Lock()
+	c, ok := s.fields[k]
+	s.fieldsMu.Unlock()
+	if ok {
+		return c
+	}
+	c = s.readFields(ctx, a, contactID, line)
+	s.fieldsMu.Lock()
+	if len(s.fields) >= maxCachedFields {
+		clear(s.fields)
+	}
+	s.fields[k] = c
+	s.fieldsMu.Unlock()
+	return c
+}
+
+// readFields are the CRM values a script shows and branches on. A
+// database error leaves them empty: the script still runs.
+func (s *Service) readFields(ctx context.Context, a Agent, contactID int64, line string) script.Context {
 	f := map[string]string{"agent.name": a.Name, "line": line}
 	if f["agent.name"] == "" {
 		f["agent.name"] = a.Username
@@ -426,6 +458,13 @@ func (s *Service) Finish(ctx context.Context, a Agent, callID string, f Finish) 
 		w.DoneAt = time.Time{}
 		return nil, err
 	}
+	s.fieldsMu.Lock()
+	for k := range s.fields {
+		if k.call == callID {
+			delete(s.fields, k)
+		}
+	}
+	s.fieldsMu.Unlock()
 	s.log.InfoContext(ctx, "wrap-up finished", "call", callID, "agent", w.Agent, "disposition", w.Disposition,
 		"score", w.Score, "tasks", len(w.Tasks))
 	s.release(ctx, w.Agent)

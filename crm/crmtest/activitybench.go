@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/script"
 	"github.com/tamas-cc/tamas/crm/seed"
+	"github.com/tamas-cc/tamas/wrapup"
 )
 
 // BenchCallActivity measures the database work one call costs: the pop's
@@ -70,4 +72,112 @@ func BenchCallActivity(b *testing.B, d *crm.Directory, as crm.ActivityStore, con
 	b.ReportMetric(q(calls, 0.99), "call-p99-µs")
 	b.ReportMetric(q(writes, 0.5), "write-p50-µs")
 	b.ReportMetric(q(writes, 0.99), "write-p99-µs")
+}
+
+// BenchFullCall measures the database work of a whole answered call as the
+// product does it: the pop's lookup, history and follow-ups; the wrap-up
+// opened with its script; 8 answers saved as the agent gives them; the
+// call's activity at hang-up; the disposition and follow-up at the finish.
+// With rate > 0 calls start at that many per second (the store idles
+// between them, as in a call center); otherwise back to back. It reports
+// per call and per database operation, p50 and p99.
+func BenchFullCall(b *testing.B, d *crm.Directory, as crm.ActivityStore, scripts *script.Set, contacts int, rate float64) {
+	ctx := context.Background()
+	EnsureSeeded(b, d, contacts)
+	ws, ok := as.(crm.WrapUpStore)
+	if !ok {
+		b.Fatalf("%T keeps no wrap-ups", as)
+	}
+	svc, err := wrapup.New(wrapup.Options{Store: ws, Contacts: d.Store(), History: as, Scripts: scripts,
+		Dispositions: wrapup.DefaultDispositions()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer svc.Close()
+	g := seed.New(BenchSeed)
+	r := rand.New(rand.NewPCG(13, 17))
+	run := fmt.Sprintf("%d-%d", time.Now().UnixNano(), r.Uint32())
+	agent := wrapup.Agent{Username: "ali", Name: "Ali", Lang: "en"}
+	calls := make([]time.Duration, 0, b.N)
+	ops := make([]time.Duration, 0, b.N*16)
+	op := func(f func() error) {
+		start := time.Now()
+		if err := f(); err != nil {
+			b.Fatal(err)
+		}
+		ops = append(ops, time.Since(start))
+	}
+	// The answers: a text typed (saved as typed, then on Next), a number,
+	// two choices, a yes, a date typed then confirmed: 8 saves.
+	moves := []wrapup.Move{
+		{From: "greet", Go: "next"},
+		{From: "need", Answer: []string{"a fleet"}, Go: "stay"},
+		{From: "need", Answer: []string{"a fleet plan for 12 cars"}, Go: "next"},
+		{From: "need-size", Answer: []string{"12"}, Go: "next"},
+		{From: "authority", Answer: []string{"shared"}, Go: "next"},
+		{From: "budget", Answer: []string{"yes"}, Go: "next"},
+		{From: "timeline", Answer: []string{"later"}, Go: "next"},
+		{From: "next-step", Answer: []string{"2027-01-05"}, Go: "stay"},
+		{From: "next-step", Answer: []string{"2027-01-06"}, Go: "next"},
+	}
+	details := []byte(`{"direction":"inbound","outcome":"answered","queue":"sales","talk":210000000000}`)
+	var tick *time.Ticker
+	if rate > 0 {
+		tick = time.NewTicker(time.Duration(float64(time.Second) / rate))
+		defer tick.Stop()
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if tick != nil {
+			<-tick.C
+		}
+		start := time.Now()
+		id := fmt.Sprintf("full-%s-%d", run, i)
+		var contact int64
+		op(func() error {
+			res, err := d.Lookup(ctx, g.MobileNumber(r.IntN(contacts)))
+			if err == nil && len(res.Matches) > 0 {
+				contact = res.Matches[0].Contact.ID
+			}
+			return err
+		})
+		if contact > 0 {
+			op(func() error { _, err := as.RecentActivities(ctx, contact, crm.DefaultRecords); return err })
+			op(func() error { _, err := as.OpenTasks(ctx, contact, crm.DefaultRecords); return err })
+		}
+		op(func() error {
+			_, err := svc.Open(ctx, agent, wrapup.Call{ID: id, ContactID: contact, Script: "inbound-sales", Line: "Sales line"})
+			return err
+		})
+		for _, m := range moves {
+			op(func() error { _, err := svc.Step(ctx, agent, id, m); return err })
+		}
+		op(func() error {
+			a := crm.Activity{ContactID: contact, Kind: crm.ActivityCall, CallID: id, Direction: "inbound",
+				Number: "+989121234567", Agent: "ali", At: start, Duration: 250 * time.Second, Outcome: "answered",
+				Queue: "sales", Line: "Sales line", Details: details}
+			return as.AddActivity(ctx, &a)
+		})
+		if contact > 0 {
+			op(func() error { return d.Store().TouchInteraction(ctx, contact, time.Now()) })
+		}
+		var tasks []wrapup.FollowUp
+		if contact > 0 {
+			tasks = []wrapup.FollowUp{{Title: "Call back", DueAt: time.Now().Add(48 * time.Hour)}}
+		}
+		op(func() error {
+			_, err := svc.Finish(ctx, agent, id, wrapup.Finish{Disposition: "callback", Notes: "wants a demo", Tasks: tasks})
+			return err
+		})
+		calls = append(calls, time.Since(start))
+	}
+	b.StopTimer()
+	q := func(s []time.Duration, p float64) float64 {
+		slices.Sort(s)
+		return float64(s[min(len(s)-1, int(p*float64(len(s))))].Microseconds())
+	}
+	b.ReportMetric(q(calls, 0.5), "call-p50-µs")
+	b.ReportMetric(q(calls, 0.99), "call-p99-µs")
+	b.ReportMetric(q(ops, 0.5), "op-p50-µs")
+	b.ReportMetric(q(ops, 0.99), "op-p99-µs")
 }

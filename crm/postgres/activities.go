@@ -64,7 +64,7 @@ func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
 	}
 	// Nothing inserted: a dead contact, or the call is already recorded.
 	if a.Kind == crm.ActivityCall && a.CallID != "" {
-		err := s.pool.QueryRow(ctx, `SELECT id FROM activities WHERE kind='call' AND call_id=$1`, a.CallID).Scan(&id)
+		err := s.pool.QueryRow(ctx, `SELECT id FROM activities WHERE kind='call' AND call_id=$1 AND call_id <> ''`, a.CallID).Scan(&id)
 		if err == nil {
 			a.ID = id
 			return fmt.Errorf("call %s already has activity %d: %w", a.CallID, id, crm.ErrConflict)

@@ -12,6 +12,7 @@ import (
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/crmtest"
 	"github.com/tamas-cc/tamas/crm/phone"
+	"github.com/tamas-cc/tamas/crm/script"
 	"github.com/tamas-cc/tamas/crm/seed"
 	"github.com/tamas-cc/tamas/internal/testkit"
 )
@@ -82,6 +83,22 @@ func BenchmarkCallActivity(b *testing.B) {
 	defer s.Close()
 	norm, _ := phone.New("IR")
 	crmtest.BenchCallActivity(b, crm.NewDirectory(s, norm), s, n)
+}
+
+// BenchmarkFullCall: a whole answered call's database work — pop, script
+// run with 8 answers, activity, disposition and follow-up. TAMAS_BENCH_RATE
+// paces the calls (calls per second); unset, they run back to back.
+func BenchmarkFullCall(b *testing.B) {
+	n := benchContacts()
+	s := benchStore(b, n)
+	defer s.Close()
+	norm, _ := phone.New("IR")
+	scripts, err := script.LoadDir("../../configs/scripts")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rate, _ := strconv.ParseFloat(os.Getenv("TAMAS_BENCH_RATE"), 64)
+	crmtest.BenchFullCall(b, crm.NewDirectory(s, norm), s, scripts, n, rate)
 }
 
 // benchStore opens the benchmark schema for n contacts (tamas_bench_<n>),

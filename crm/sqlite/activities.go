@@ -46,7 +46,7 @@ func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
 	if a.Kind == crm.ActivityCall && a.CallID != "" {
 		var id int64
 		var early bool
-		err := tx.QueryRowContext(ctx, `SELECT id, `+earlyWrapUp+` FROM activities WHERE kind='call' AND call_id=?`,
+		err := tx.QueryRowContext(ctx, `SELECT id, `+earlyWrapUp+` FROM activities WHERE kind='call' AND call_id=? AND call_id <> ''`,
 			a.CallID).Scan(&id, &early)
 		if err == nil && early {
 			// The agent finished the wrap-up before the call's record came:

@@ -118,7 +118,7 @@ func (s *Store) FinishWrapUp(ctx context.Context, w *crm.WrapUp) error {
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE activities SET contact_id=CASE WHEN ? > 0 THEN ? ELSE contact_id END,
 		agent=CASE WHEN agent = '' THEN ? ELSE agent END, disposition=?, body=?, wrapup=?
-		WHERE kind='call' AND call_id=?`, w.ContactID, contact, w.Agent, w.Disposition, w.Notes, string(data), w.CallID)
+		WHERE kind='call' AND call_id=? AND call_id <> ''`, w.ContactID, contact, w.Agent, w.Disposition, w.Notes, string(data), w.CallID)
 	if err != nil {
 		return fmt.Errorf("finish wrap-up: activity: %w", err)
 	}
