@@ -62,6 +62,11 @@ type Record struct {
 	Outcome   Outcome       `json:"outcome"`
 	Cause     string        `json:"cause,omitempty"`
 	CauseCode int           `json:"cause_code,omitempty"`
+	// Recordings name the PBX's recordings of the call.
+	Recordings []string `json:"recordings,omitempty"`
+	// PopMicros is how long the screen-pop took to build, from the call
+	// event reaching Tamas.
+	PopMicros int64 `json:"pop_build_us,omitempty"`
 }
 
 // Tracker follows calls in progress. It is not safe for concurrent use:
@@ -156,6 +161,10 @@ func (t *Tracker) Apply(ev telephony.Event) (Record, bool) {
 			}
 		}
 		r.addAgent(ev.Agent)
+	case telephony.Recorded:
+		if ev.Recording != "" && !slices.Contains(r.Recordings, ev.Recording) && len(r.Recordings) < 20 {
+			r.Recordings = append(r.Recordings, ev.Recording)
+		}
 	case telephony.Held:
 		if ev.Call.ID == c.primary && c.heldAt.IsZero() {
 			c.heldAt = at

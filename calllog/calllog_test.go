@@ -97,6 +97,11 @@ func TestAgentCallFromARecording(t *testing.T) {
 	if r.Talk <= 0 || r.Talk != r.EndedAt.Sub(*r.AnsweredAt) || r.IVR+r.Wait+r.Talk != r.EndedAt.Sub(r.ArrivedAt) {
 		t.Fatalf("durations: ivr %s wait %s talk %s over %s", r.IVR, r.Wait, r.Talk, r.EndedAt.Sub(r.ArrivedAt))
 	}
+	// Asterisk recorded the bridge: both legs report it, the record names
+	// it once.
+	if len(r.Recordings) != 1 || r.Recordings[0] != "lab-call-rec-1795328562174.wav" {
+		t.Fatalf("recordings = %q", r.Recordings)
+	}
 }
 
 func TestIVRCallsFromRecordings(t *testing.T) {

@@ -104,6 +104,8 @@ type ActivityQuery struct {
 	Agent     string
 	Queue     string
 	Outcome   string
+	// Disposition lists calls closed with this code.
+	Disposition string
 	// From and To bound At: From ≤ At < To.
 	From, To time.Time
 	// AfterID continues a listing after the last ID of the previous page.

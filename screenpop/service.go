@@ -69,6 +69,9 @@ type Options struct {
 	// a lost hang-up must not keep a pop in memory for ever.
 	MaxCallAge time.Duration
 	Now        func() time.Time
+	// Built hears how long each call's first pop took to build (the call
+	// log keeps it with the call).
+	Built func(callID string, t Timing)
 }
 
 // Service turns call events into pops and publishes them.
@@ -284,6 +287,9 @@ func (s *Service) build(ctx context.Context, st *popState, ev telephony.Event, a
 	}
 	built := s.o.Now()
 	p.Timing = Timing{EventAt: at, BuiltAt: built, BuildMicros: built.Sub(at).Microseconds()}
+	if s.o.Built != nil {
+		s.o.Built(p.ID, p.Timing)
+	}
 	p.UpdatedAt = built
 	s.m.build.WithLabelValues(outcome).Observe(built.Sub(at).Seconds())
 	attrs := []any{"call", p.Call.ID, "pbx", p.Call.PBX, "caller", p.Call.Number, "caller_name", p.Call.CallerName,

@@ -17,6 +17,8 @@ const (
 	Resumed      EventType = "resumed"
 	Transferred  EventType = "transferred"
 	Ended        EventType = "ended"
+	// Recorded: the PBX started recording the call (or its bridge).
+	Recorded EventType = "recorded"
 )
 
 // Event is one thing that happened to a call. Call is a snapshot taken when
@@ -41,6 +43,9 @@ type Event struct {
 	Cause string `json:"cause,omitempty"`
 	// CauseCode is the Q.850 cause number when the PBX gave one.
 	CauseCode int `json:"cause_code,omitempty"`
+	// Recording names the PBX's recording, for Recorded (Asterisk's
+	// recording name: the file under its recordings directory).
+	Recording string `json:"recording,omitempty"`
 }
 
 // Cause values every PBX engine assigns the same way, beside the Q.850

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"encoding/csv"
 	"net/http"
 	"strconv"
@@ -10,11 +11,12 @@ import (
 	"github.com/tamas-cc/tamas/crm/contactcsv"
 )
 
-// activityQuery reads ?contact=&kind=&agent=&queue=&outcome=&from=&to=&after=&limit=
+// activityQuery reads ?contact=&kind=&agent=&queue=&outcome=&disposition=&from=&to=&after=&limit=
 // (from and to in RFC 3339).
 func activityQuery(r *http.Request) (crm.ActivityQuery, error) {
 	v := r.URL.Query()
-	q := crm.ActivityQuery{Kind: crm.ActivityKind(v.Get("kind")), Agent: v.Get("agent"), Queue: v.Get("queue"), Outcome: v.Get("outcome")}
+	q := crm.ActivityQuery{Kind: crm.ActivityKind(v.Get("kind")), Agent: v.Get("agent"), Queue: v.Get("queue"), Outcome: v.Get("outcome"),
+		Disposition: v.Get("disposition")}
 	if q.Kind != "" && !q.Kind.Valid() {
 		return q, &apiError{Status: http.StatusBadRequest, Code: "invalid", Field: "kind", Message: "kind must be call or note"}
 	}
@@ -95,7 +97,7 @@ func (s *Server) exportActivities(w http.ResponseWriter, r *http.Request) error 
 	w.Header().Set("Content-Disposition", `attachment; filename="activities.csv"`)
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"id", "at", "kind", "call_id", "direction", "number", "contact_id", "agent", "queue", "line",
-		"outcome", "duration_s", "disposition", "subject", "body"})
+		"outcome", "duration_s", "disposition", "subject", "body", "script", "score", "answers"})
 	for {
 		page, err := as.ListActivities(r.Context(), q)
 		if err != nil {
@@ -106,9 +108,15 @@ func (s *Server) exportActivities(w http.ResponseWriter, r *http.Request) error 
 		}
 		for _, a := range page {
 			safe := contactcsv.SafeCell
+			var scriptID, score, answers string
+			if w := a.WrapUp; w != nil && w.Script != "" {
+				scriptID = w.Script + "@" + strconv.Itoa(w.Version)
+				score, answers = strconv.Itoa(w.Score), string(w.Answers)
+			}
 			cw.Write([]string{strconv.FormatInt(a.ID, 10), a.At.UTC().Format(time.RFC3339), string(a.Kind), safe(a.CallID),
 				a.Direction, safe(a.Number), strconv.FormatInt(a.ContactID, 10), safe(a.Agent), safe(a.Queue), safe(a.Line),
-				a.Outcome, strconv.FormatFloat(a.Duration.Seconds(), 'f', 0, 64), safe(a.Disposition), safe(a.Subject), safe(a.Body)})
+				a.Outcome, strconv.FormatFloat(a.Duration.Seconds(), 'f', 0, 64), safe(a.Disposition), safe(a.Subject), safe(a.Body),
+				safe(scriptID), score, safe(answers)})
 		}
 		cw.Flush()
 		if err := cw.Error(); err != nil || len(page) < q.Limit {
@@ -116,4 +124,55 @@ func (s *Server) exportActivities(w http.ResponseWriter, r *http.Request) error 
 		}
 		q.AfterID = page[len(page)-1].ID
 	}
+}
+
+// listTasks serves GET /api/v1/tasks?contact=&assignee=&open=1&due_before=&after=&limit=:
+// follow-ups in due order.
+func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) error {
+	as, err := s.activityStore()
+	if err != nil {
+		return err
+	}
+	tl, ok := as.(crm.TaskLister)
+	if !ok {
+		return errorf(http.StatusServiceUnavailable, "unavailable", "this store lists no tasks")
+	}
+	v := r.URL.Query()
+	q := crm.TaskQuery{Assignee: v.Get("assignee"), Open: v.Get("open") == "1" || v.Get("open") == "true"}
+	for _, p := range []struct {
+		name string
+		dst  *int64
+	}{{"contact", &q.ContactID}, {"after", &q.AfterID}} {
+		if s := v.Get(p.name); s != "" {
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil || n < 0 {
+				return &apiError{Status: http.StatusBadRequest, Code: "invalid", Field: p.name, Message: p.name + " must be a non-negative integer"}
+			}
+			*p.dst = n
+		}
+	}
+	if s := v.Get("due_before"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return &apiError{Status: http.StatusBadRequest, Code: "invalid", Field: "due_before", Message: "due_before must be an RFC 3339 time"}
+		}
+		q.DueBefore = t
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > crm.MaxListLimit {
+			return &apiError{Status: http.StatusBadRequest, Code: "invalid", Field: "limit", Message: "limit must be 1 to " + strconv.Itoa(crm.MaxListLimit)}
+		}
+		q.Limit = n
+	}
+	list, err := tl.ListTasks(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"tasks": list}
+	if limit := cmp.Or(q.Limit, crm.MaxListLimit); len(list) == limit {
+		out["next"] = list[len(list)-1].ID
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }

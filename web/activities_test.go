@@ -56,3 +56,58 @@ func TestActivitiesAPIAndExport(t *testing.T) {
 		t.Fatalf("a formula in a number was exported as %q", rows[2][5])
 	}
 }
+
+// A finished wrap-up shows in the export (script, score, answers) and in
+// the disposition filter; follow-ups are listed by assignee and due time.
+func TestWrapUpInExportAndTasks(t *testing.T) {
+	h := newConsoleHarness(t)
+	ctx := context.Background()
+	c := &crm.Contact{FirstName: "Sara", Phones: []crm.Phone{{Label: crm.LabelMobile, Raw: "09121234567"}}}
+	if err := crm.NewDirectory(h.store, mustNorm(t)).Create(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(-time.Hour).UTC()
+	w := crm.WrapUp{CallID: "w1", ContactID: c.ID, Agent: "ali", Script: "inbound-sales", Version: 2, Score: 75,
+		Answers: []byte(`{"need":{"text":"=cmd|' /C calc'!A0"}}`), Disposition: "qualified", StartedAt: at, DoneAt: at,
+		Tasks: []crm.Task{{Title: "Send the proposal", DueAt: at.Add(time.Minute), Assignee: "ali"},
+			{Title: "Later", DueAt: at.Add(72 * time.Hour), Assignee: "sara"}}}
+	if err := h.store.FinishWrapUp(ctx, &w); err != nil {
+		t.Fatal(err)
+	}
+	b := h.client()
+	b.login("ali", "ali-password")
+	var page struct {
+		Activities []crm.Activity `json:"activities"`
+	}
+	if r := b.do("GET", "/api/v1/activities?disposition=qualified", "", nil, &page); r.StatusCode != 200 || len(page.Activities) != 1 {
+		t.Fatalf("by disposition: %d %+v", r.StatusCode, page)
+	}
+	resp, err := b.c.Get(h.srv.URL + "/api/v1/activities/export.csv?disposition=qualified")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(resp.Body).ReadAll()
+	resp.Body.Close()
+	if err != nil || len(rows) != 2 || rows[0][15] != "script" || rows[1][15] != "inbound-sales@2" || rows[1][16] != "75" ||
+		!strings.HasPrefix(rows[1][17], "{") {
+		t.Fatalf("export: %v %q", err, rows)
+	}
+	var tasks struct {
+		Tasks []crm.Task `json:"tasks"`
+	}
+	due := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	if r := b.do("GET", "/api/v1/tasks?assignee=ali&open=1&due_before="+due, "", nil, &tasks); r.StatusCode != 200 ||
+		len(tasks.Tasks) != 1 || tasks.Tasks[0].Title != "Send the proposal" || tasks.Tasks[0].CallID != "w1" {
+		t.Fatalf("tasks: %d %+v", r.StatusCode, tasks)
+	}
+	var eb errBody
+	if r := b.do("GET", "/api/v1/tasks?due_before=soon", "", nil, &eb); r.StatusCode != 400 || eb.Error.Field != "due_before" {
+		t.Fatalf("bad due_before: %d %+v", r.StatusCode, eb)
+	}
+	if r := b.do("POST", "/api/v1/tasks/"+itoa(tasks.Tasks[0].ID)+"/done", "", csrf, nil); r.StatusCode != 204 {
+		t.Fatalf("done: %d", r.StatusCode)
+	}
+	if r := b.do("POST", "/api/v1/tasks/"+itoa(tasks.Tasks[0].ID)+"/done", "", csrf, nil); r.StatusCode != 404 {
+		t.Fatalf("done twice: %d", r.StatusCode)
+	}
+}

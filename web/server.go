@@ -116,6 +116,7 @@ func New(o Options) *Server {
 	s.route("GET /api/v1/lookup", s.lookup)
 	s.route("GET /api/v1/activities", s.listActivities)
 	s.route("GET /api/v1/activities/export.csv", s.exportActivities)
+	s.route("GET /api/v1/tasks", s.listTasks)
 	if o.Accounts != nil {
 		s.consoleRoutes()
 	}

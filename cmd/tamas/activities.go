@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/tamas-cc/tamas/calllog"
 	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/screenpop"
 	"github.com/tamas-cc/tamas/telephony"
 	"github.com/tamas-cc/tamas/webhook"
 )
@@ -30,13 +32,63 @@ type callActivities struct {
 	tracker *calllog.Tracker
 	outbox  *calllog.Outbox
 	hooks   *webhook.Dispatcher
-	queue   []calllog.Record
+	queue   []pending
 	writing bool
 	wg      sync.WaitGroup
 	written *prometheus.CounterVec
 	// ended hears of every call an agent answered, by username and queue,
 	// off the event path (the agent goes into wrap-up).
 	ended func(ctx context.Context, username, queue string)
+	// pops holds each inbound call's pop build time until its record is
+	// written; nil when no pops are built.
+	pops map[string]*popTime
+}
+
+// popTime is a call's pop build time, known once done is closed.
+type popTime struct {
+	micros int64
+	done   chan struct{}
+}
+
+// maxPopTimes bounds pops: calls whose end never comes must not grow it
+// for ever.
+const maxPopTimes = 100000
+
+// popTimeLocked returns the call's entry, making it if needed.
+func (a *callActivities) popTimeLocked(callID string) *popTime {
+	pt := a.pops[callID]
+	if pt == nil {
+		if len(a.pops) >= maxPopTimes {
+			clear(a.pops)
+		}
+		pt = &popTime{done: make(chan struct{})}
+		a.pops[callID] = pt
+	}
+	return pt
+}
+
+// expectPops makes every inbound call's record wait (briefly) for its pop
+// build time.
+func (a *callActivities) expectPops() {
+	a.mu.Lock()
+	a.pops = map[string]*popTime{}
+	a.mu.Unlock()
+}
+
+// popBuilt keeps a call's pop build time for its record.
+func (a *callActivities) popBuilt(callID string, t screenpop.Timing) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.pops == nil {
+		return
+	}
+	pt := a.popTimeLocked(callID)
+	select {
+	case <-pt.done:
+	default:
+		pt.micros = t.BuildMicros
+		close(pt.done)
+	}
 }
 
 func newCallActivities(dir *crm.Directory, store crm.ActivityStore, outbox *calllog.Outbox, hooks *webhook.Dispatcher,
@@ -59,18 +111,30 @@ func (a *callActivities) handle(ctx context.Context, ev telephony.Event) {
 			"caller_name": ev.Call.Caller.Name, "dnis": ev.Call.DNIS, "line": ev.Call.Line, "pbx": ev.Call.PBX,
 			"node": ev.Call.Node, "at": ev.At})
 	}
+	if a.pops != nil && ev.Type == telephony.CallStarted && ev.Call.Direction == telephony.Inbound {
+		a.popTimeLocked(cmp.Or(ev.Call.LinkedID, ev.Call.ID))
+	}
 	rec, ended := a.tracker.Apply(ev)
 	if !ended {
 		return
 	}
+	// The entry stays until the writer has the time: the pop may still be
+	// building.
+	pt := a.pops[rec.ID]
 	a.hooks.Send(webhook.CallEnded, rec)
 	if a.ended != nil && rec.AnsweredBy != "" {
 		if user := a.userOf(rec.AnsweredBy); user != "" {
 			go a.ended(context.WithoutCancel(ctx), user, rec.Queue)
 		}
 	}
-	a.queue = append(a.queue, rec)
+	a.queue = append(a.queue, pending{rec, pt})
 	a.startLocked(ctx)
+}
+
+// pending is an ended call waiting for its activity to be written.
+type pending struct {
+	rec calllog.Record
+	pop *popTime
 }
 
 // kick starts the writer if records wait and nobody writes.
@@ -96,8 +160,25 @@ func (a *callActivities) startLocked(ctx context.Context) {
 			next := a.queue[0]
 			a.queue = a.queue[1:]
 			a.mu.Unlock()
+			if next.pop != nil {
+				// A pop takes milliseconds and a call seconds; only a
+				// replayed or very short call ends first. Every pop is
+				// built (with no matches if the database is slow), so the
+				// wait ends; the bound only guards against a bug.
+				select {
+				case <-next.pop.done:
+				case <-time.After(30 * time.Second):
+					a.log.Warn("call activity written without its pop time", "call", next.rec.ID)
+				}
+				a.mu.Lock()
+				next.rec.PopMicros = next.pop.micros
+				if a.pops[next.rec.ID] == next.pop {
+					delete(a.pops, next.rec.ID)
+				}
+				a.mu.Unlock()
+			}
 			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			a.write(wctx, next)
+			a.write(wctx, next.rec)
 			cancel()
 		}
 	})

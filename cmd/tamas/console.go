@@ -108,8 +108,10 @@ func newConsole(ctx context.Context, l loaded, dir *crm.Directory, reg prometheu
 	for _, lk := range l.cfg.Console.Links {
 		links = append(links, screenpop.LinkTemplate{Label: lk.Label, URL: lk.URL})
 	}
+	var built func(string, screenpop.Timing) // set once the call log exists, before any call
 	c.service = screenpop.NewService(screenpop.Options{Lookup: dir, Records: store, Publisher: c.bus,
-		Targets: c.routes, Scripts: chooser, ContactLinks: links, Node: l.cfg.Node, Logger: l.log, Registry: reg})
+		Targets: c.routes, Scripts: chooser, ContactLinks: links, Node: l.cfg.Node, Logger: l.log, Registry: reg,
+		Built: func(id string, t screenpop.Timing) { built(id, t) }})
 	c.hub = push.New(push.Options{Bus: c.bus, Logger: l.log, Registry: reg})
 	if err := os.MkdirAll(l.cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
@@ -128,6 +130,8 @@ func newConsole(ctx context.Context, l loaded, dir *crm.Directory, reg prometheu
 	}
 	c.hooks = webhook.New(hooks, webhook.Options{Logger: l.log, Registry: reg})
 	c.calls = newCallActivities(dir, store, outbox, c.hooks, c.routes.User, l.log, reg)
+	built = c.calls.popBuilt
+	c.calls.expectPops()
 	if err := c.newWrapUps(l, store, chooser.set); err != nil {
 		return nil, err
 	}

@@ -116,12 +116,22 @@ type server struct {
 
 func startServe(t *testing.T, data string, environ ...string) *server {
 	t.Helper()
+	return startServeConfig(t, data, "", environ...)
+}
+
+// startServeConfig is startServe with a configuration file.
+func startServeConfig(t *testing.T, data, config string, environ ...string) *server {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{logs: &testkit.SyncBuffer{}, done: make(chan int, 1), cancel: cancel}
 	t.Cleanup(cancel)
 	environ = append([]string{"TAMAS_DATA_DIR=" + data, "TAMAS_HTTP_LISTEN=127.0.0.1:0", "TAMAS_LOG_FORMAT=json"}, environ...)
 	go func() {
-		s.done <- run(ctx, []string{"serve"}, env{stdout: io.Discard, stderr: s.logs, environ: environ})
+		args := []string{"serve"}
+		if config != "" {
+			args = []string{"-config", config, "serve"}
+		}
+		s.done <- run(ctx, args, env{stdout: io.Discard, stderr: s.logs, environ: environ})
 	}()
 	return s
 }

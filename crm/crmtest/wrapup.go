@@ -90,6 +90,12 @@ func testWrapUpAfterCall(t *testing.T, d *crm.Directory, as crm.ActivityStore) {
 	if cc, _ := d.Store().GetContact(ctx(t), c.ID); cc.Status != crm.StatusQualified {
 		t.Fatalf("status = %s, want qualified", cc.Status)
 	}
+	for disp, want := range map[string]int{"qualified": 1, "lost": 0} {
+		got, err := as.ListActivities(ctx(t), crm.ActivityQuery{Disposition: disp})
+		if err != nil || len(got) != want {
+			t.Fatalf("activities with disposition %s: %d (%v), want %d", disp, len(got), err, want)
+		}
+	}
 
 	again := w
 	again.Disposition, again.Tasks = "lost", []crm.Task{{Title: "x", DueAt: due}}

@@ -152,7 +152,7 @@ func (s *Store) ListActivities(ctx context.Context, q crm.ActivityQuery) ([]crm.
 	if q.ContactID > 0 {
 		add("contact_id = ?", q.ContactID)
 	}
-	for _, f := range []struct{ col, v string }{{"kind", string(q.Kind)}, {"agent", q.Agent}, {"queue", q.Queue}, {"outcome", q.Outcome}} {
+	for _, f := range []struct{ col, v string }{{"kind", string(q.Kind)}, {"agent", q.Agent}, {"queue", q.Queue}, {"outcome", q.Outcome}, {"disposition", q.Disposition}} {
 		if f.v != "" {
 			add(f.col+" = ?", f.v)
 		}

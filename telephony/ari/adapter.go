@@ -35,7 +35,7 @@ var handledTypes = []string{
 	"StasisStart", "StasisEnd", "ChannelStateChange", "ChannelDtmfReceived",
 	"ChannelHangupRequest", "ChannelDestroyed", "ChannelEnteredBridge", "ChannelLeftBridge",
 	"ChannelHold", "ChannelUnhold", "ChannelTransfer", "BridgeBlindTransfer",
-	"BridgeAttendedTransfer", "BridgeDestroyed", "PlaybackFinished", "ApplicationReplaced",
+	"BridgeAttendedTransfer", "BridgeDestroyed", "PlaybackFinished", "ApplicationReplaced", "RecordingStarted",
 }
 
 // Adapter connects to one Asterisk server. It implements telephony.Source

@@ -93,6 +93,8 @@ func (a *Adapter) handleFrame(data []byte, now time.Time) (replaced bool) {
 		a.onBridgeTransfer(&ev, at)
 	case "PlaybackFinished":
 		a.onPlaybackFinished(&ev)
+	case "RecordingStarted":
+		a.onRecordingStarted(&ev, at)
 	case "BridgeDestroyed":
 		if ev.Bridge != nil {
 			delete(a.bridges, ev.Bridge.ID)
@@ -704,6 +706,38 @@ func (a *Adapter) onPlaybackFinished(ev *wireEvent) {
 	select {
 	case w <- ev.Playback.State:
 	default:
+	}
+}
+
+// onRecordingStarted tells the calls being recorded: a bridge's recording
+// belongs to every call in the bridge.
+func (a *Adapter) onRecordingStarted(ev *wireEvent, at time.Time) {
+	r := ev.Recording
+	if r == nil || r.Name == "" || len(r.Name) > maxIDLen {
+		a.m.ignored.WithLabelValues("bad_recording").Inc()
+		return
+	}
+	kind, id, _ := strings.Cut(r.TargetURI, ":")
+	name := r.Name
+	if r.Format != "" && len(r.Format) < 16 {
+		name += "." + r.Format
+	}
+	var recorded []*callState
+	for _, cs := range a.calls {
+		if cs.ended || !cs.started {
+			continue
+		}
+		if (kind == "bridge" && cs.bridge == id && id != "") || (kind == "channel" && cs.call.ID == id) {
+			recorded = append(recorded, cs)
+		}
+	}
+	if len(recorded) == 0 {
+		a.m.ignored.WithLabelValues("foreign_recording").Inc()
+		return
+	}
+	slices.SortFunc(recorded, func(x, y *callState) int { return strings.Compare(x.call.ID, y.call.ID) })
+	for _, cs := range recorded {
+		a.emit(cs, telephony.Recorded, at, func(e *telephony.Event) { e.Recording = name })
 	}
 }
 

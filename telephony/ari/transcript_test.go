@@ -184,6 +184,9 @@ func TestTranscriptAgentCall(t *testing.T) {
 		{typ: telephony.Answered, call: agent},
 		{typ: telephony.Bridged, call: agent, peer: cust, agent: "PJSIP/agent1000", linked: cust},
 		{typ: telephony.Bridged, call: cust, peer: agent, agent: "PJSIP/agent1000", linked: cust},
+		// The bridge is recorded: both legs hear of it.
+		{typ: telephony.Recorded, call: cust},
+		{typ: telephony.Recorded, call: agent},
 		{typ: telephony.Ended, call: cust, cause: "normal_clearing", code: 16},
 		{typ: telephony.Ended, call: agent, cause: "normal_clearing", code: 16},
 	})
@@ -192,6 +195,9 @@ func TestTranscriptAgentCall(t *testing.T) {
 	}
 	if c := evs[4].Call; c.State != telephony.StateBridged {
 		t.Errorf("bridged state = %s", c.State)
+	}
+	if r := evs[6].Recording; r != "lab-call-rec-1795328562174.wav" {
+		t.Errorf("recording = %q", r)
 	}
 	// Asterisk repeated ChannelStateChange, ChannelHangupRequest and
 	// ChannelDestroyed frames for the agent leg.

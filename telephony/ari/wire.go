@@ -46,6 +46,12 @@ type wirePlayback struct {
 	TargetURI string `json:"target_uri"`
 }
 
+type wireRecording struct {
+	Name      string `json:"name"`
+	Format    string `json:"format"`
+	TargetURI string `json:"target_uri"`
+}
+
 type wireReferTo struct {
 	RequestedDestination struct {
 		Destination string `json:"destination"`
@@ -76,6 +82,8 @@ type wireEvent struct {
 	Bridge *wireBridge `json:"bridge"`
 	// PlaybackFinished
 	Playback *wirePlayback `json:"playback"`
+	// RecordingStarted
+	Recording *wireRecording `json:"recording"`
 	// ChannelTransfer (Asterisk 22: a SIP REFER handled by the application)
 	State      string          `json:"state"`
 	ReferTo    *wireReferTo    `json:"refer_to"`
