@@ -32,7 +32,12 @@ type WrapUp struct {
 	// Status is the contact's new funnel status, set when finished.
 	Status Status `json:"status,omitempty"`
 	// Tasks are the follow-ups created when finished.
-	Tasks     []Task    `json:"tasks,omitempty"`
+	Tasks []Task `json:"tasks,omitempty"`
+	// Rev is the stored revision this copy was read or saved at: a save or
+	// finish from an older copy is refused with ErrConflict, so a second
+	// tab or node cannot overwrite answers it never saw. Zero is a new
+	// wrap-up.
+	Rev       int64     `json:"rev"`
 	StartedAt time.Time `json:"started_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	DoneAt    time.Time `json:"done_at,omitzero"`
@@ -43,9 +48,10 @@ func (w *WrapUp) Done() bool { return !w.DoneAt.IsZero() }
 
 // WrapUpStore keeps wrap-ups. Both database stores implement it.
 type WrapUpStore interface {
-	// SaveWrapUp stores a draft. Once the call's wrap-up is finished it
-	// returns an error wrapping ErrConflict: a late autosave never undoes
-	// a finished one.
+	// SaveWrapUp stores a draft and raises w.Rev. It returns an error
+	// wrapping ErrConflict when the stored draft is not at w.Rev (another
+	// copy saved meanwhile; Rev 0 when one exists already) or the call's
+	// wrap-up is finished: a late autosave never undoes a finished one.
 	SaveWrapUp(ctx context.Context, w *WrapUp) error
 	// WrapUp returns a call's wrap-up, draft or finished, or ErrNotFound.
 	WrapUp(ctx context.Context, callID string) (*WrapUp, error)
@@ -54,8 +60,9 @@ type WrapUpStore interface {
 	// disposition, notes and script result (the activity is created if the
 	// call's own record has not arrived yet, and AddActivity fills it in
 	// later), the follow-up tasks (their IDs are set on w.Tasks), and the
-	// contact's status, which only moves forward. A second finish returns
-	// an error wrapping ErrConflict and changes nothing.
+	// contact's status, which only moves forward. A second finish, or one
+	// from a copy older than the stored draft (w.Rev), returns an error
+	// wrapping ErrConflict and changes nothing.
 	FinishWrapUp(ctx context.Context, w *WrapUp) error
 }
 

@@ -78,6 +78,11 @@ type Service struct {
 	// caller's record, read once per call rather than at every answer.
 	fieldsMu sync.Mutex
 	fields   map[fieldsKey]script.Context
+	// drafts caches the last draft this node read or saved per call, so an
+	// answer costs one write, not a read and a write. The store's revision
+	// check refuses a save from a copy another node or tab has overtaken;
+	// the copy is then dropped and read afresh.
+	drafts map[string]crm.WrapUp
 }
 
 type fieldsKey struct {
@@ -98,7 +103,7 @@ func New(o Options) (*Service, error) {
 		return nil, errors.New("wrapup: no dispositions configured")
 	}
 	s := &Service{o: o, log: o.Logger, now: o.Now, seed: maphash.MakeSeed(), timers: map[string]*time.Timer{},
-		fields: map[fieldsKey]script.Context{}}
+		fields: map[fieldsKey]script.Context{}, drafts: map[string]crm.WrapUp{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -187,7 +192,7 @@ func (s *Service) Open(ctx context.Context, a Agent, c Call) (*State, error) {
 			return nil, err
 		}
 		s.keepRun(w, run)
-		if err := s.o.Store.SaveWrapUp(ctx, w); err != nil {
+		if err := s.save(ctx, w); err != nil {
 			return nil, err
 		}
 		return s.state(ctx, a, w, run, c.Queue), nil
@@ -197,9 +202,10 @@ func (s *Service) Open(ctx context.Context, a Agent, c Call) (*State, error) {
 	if err := s.owns(a, w); err != nil {
 		return nil, err
 	}
+	s.keep(w) // opening reads the store: a reload sees what any node saved
 	if !w.Done() && c.ContactID > 0 && c.ContactID != w.ContactID {
 		w.ContactID = c.ContactID
-		if err := s.o.Store.SaveWrapUp(ctx, w); err != nil {
+		if err := s.save(ctx, w); err != nil {
 			return nil, err
 		}
 	}
@@ -208,6 +214,51 @@ func (s *Service) Open(ctx context.Context, a Agent, c Call) (*State, error) {
 		return nil, err
 	}
 	return s.state(ctx, a, w, run, c.Queue), nil
+}
+
+// draft returns the call's wrap-up: this node's copy, else the store's.
+func (s *Service) draft(ctx context.Context, callID string) (*crm.WrapUp, error) {
+	s.fieldsMu.Lock()
+	w, ok := s.drafts[callID]
+	s.fieldsMu.Unlock()
+	if ok {
+		return &w, nil
+	}
+	got, err := s.o.Store.WrapUp(ctx, callID)
+	if err != nil {
+		return nil, err
+	}
+	s.keep(got)
+	return got, nil
+}
+
+// keep caches a copy of w, or forgets the call's copy when w is nil.
+func (s *Service) keep(w *crm.WrapUp) {
+	s.fieldsMu.Lock()
+	defer s.fieldsMu.Unlock()
+	if len(s.drafts) >= maxCachedFields {
+		clear(s.drafts)
+	}
+	s.drafts[w.CallID] = *w
+}
+
+func (s *Service) forget(callID string) {
+	s.fieldsMu.Lock()
+	delete(s.drafts, callID)
+	s.fieldsMu.Unlock()
+}
+
+// save stores a draft and keeps the copy; a conflict drops the copy so
+// the next move reads the store's.
+func (s *Service) save(ctx context.Context, w *crm.WrapUp) error {
+	if err := s.o.Store.SaveWrapUp(ctx, w); err != nil {
+		if errors.Is(err, crm.ErrConflict) {
+			s.forget(w.CallID)
+		}
+		return err
+	}
+	s.keep(w)
+	return nil
 }
 
 func (s *Service) owns(a Agent, w *crm.WrapUp) error {
@@ -286,7 +337,9 @@ func (s *Service) readFields(ctx context.Context, a Agent, contactID int64, line
 	out.Tags = c.Tags
 	f["customer.tags"] = strings.Join(c.Tags, ", ")
 	if s.o.History != nil {
-		if acts, err := s.o.History.RecentActivities(ctx, contactID, 20); err == nil {
+		// The pop's own page of history (a prepared read): the previous
+		// disposition is among the last few activities or long stale.
+		if acts, err := s.o.History.RecentActivities(ctx, contactID, crm.DefaultRecords); err == nil {
 			for _, act := range acts {
 				if act.Kind == crm.ActivityCall && act.Disposition != "" {
 					f["customer.last_disposition"] = act.Disposition
@@ -339,7 +392,7 @@ type Move struct {
 // saved before it returns. A refused answer changes nothing.
 func (s *Service) Step(ctx context.Context, a Agent, callID string, m Move) (*State, error) {
 	defer s.lock(callID)()
-	w, err := s.o.Store.WrapUp(ctx, callID)
+	w, err := s.draft(ctx, callID)
 	if err != nil {
 		return nil, err
 	}
@@ -377,7 +430,7 @@ func (s *Service) Step(ctx context.Context, a Agent, callID string, m Move) (*St
 		return nil, &crm.FieldError{Field: "step", Reason: strings.TrimPrefix(err.Error(), script.ErrAnswer.Error()+": ")}
 	}
 	s.keepRun(w, run)
-	if err := s.o.Store.SaveWrapUp(ctx, w); err != nil {
+	if err := s.save(ctx, w); err != nil {
 		return nil, err
 	}
 	return s.state(ctx, a, w, run, ""), nil
@@ -386,7 +439,7 @@ func (s *Service) Step(ctx context.Context, a Agent, callID string, m Move) (*St
 // Notes saves the agent's notes as they type.
 func (s *Service) Notes(ctx context.Context, a Agent, callID, notes string) error {
 	defer s.lock(callID)()
-	w, err := s.o.Store.WrapUp(ctx, callID)
+	w, err := s.draft(ctx, callID)
 	if err != nil {
 		return err
 	}
@@ -394,7 +447,7 @@ func (s *Service) Notes(ctx context.Context, a Agent, callID, notes string) erro
 		return err
 	}
 	w.Notes = notes
-	return s.o.Store.SaveWrapUp(ctx, w)
+	return s.save(ctx, w)
 }
 
 // Finish is the agent's close of the call.
@@ -417,7 +470,7 @@ type FollowUp struct {
 // unless f names another). Then the agent is available again.
 func (s *Service) Finish(ctx context.Context, a Agent, callID string, f Finish) (*crm.WrapUp, error) {
 	defer s.lock(callID)()
-	w, err := s.o.Store.WrapUp(ctx, callID)
+	w, err := s.draft(ctx, callID)
 	if err != nil {
 		return nil, err
 	}
@@ -455,9 +508,11 @@ func (s *Service) Finish(ctx context.Context, a Agent, callID string, f Finish) 
 	}
 	w.DoneAt = s.now().UTC()
 	if err := s.o.Store.FinishWrapUp(ctx, w); err != nil {
-		w.DoneAt = time.Time{}
+		// The copy may be stale, or now half-changed: read afresh next time.
+		s.forget(callID)
 		return nil, err
 	}
+	s.forget(callID)
 	s.fieldsMu.Lock()
 	for k := range s.fields {
 		if k.call == callID {

@@ -53,7 +53,34 @@ func testWrapUpAfterCall(t *testing.T, d *crm.Directory, as crm.ActivityStore) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Step != "close" || len(got.Path) != 3 || got.Score != 25 || got.Done() || got.Lang != "fa" {
+	// A second copy (another tab, another node) saved meanwhile: a save or
+	// finish from the older copy is refused, not merged.
+	if got.Rev != w.Rev || got.Rev < 2 {
+		t.Fatalf("rev read %d, saved %d", got.Rev, w.Rev)
+	}
+	stale := *got
+	other := *got
+	other.Notes = "from the other tab"
+	if err := ws.SaveWrapUp(ctx(t), &other); err != nil {
+		t.Fatal(err)
+	}
+	stale.Notes = "stale"
+	if err := ws.SaveWrapUp(ctx(t), &stale); !errors.Is(err, crm.ErrConflict) || stale.Rev != got.Rev {
+		t.Fatalf("a save from a stale copy: %v (rev %d)", err, stale.Rev)
+	}
+	stale.Disposition, stale.DoneAt = "qualified", at
+	if err := ws.FinishWrapUp(ctx(t), &stale); !errors.Is(err, crm.ErrConflict) {
+		t.Fatalf("a finish from a stale copy: %v", err)
+	}
+	if _, err := as.CallActivity(ctx(t), "w-1"); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := as.CallActivity(ctx(t), "w-1"); a.Disposition != "" {
+		t.Fatalf("a refused finish wrote the activity: %+v", a)
+	}
+	w = other
+	got = &other
+	if got.Step != "close" || len(got.Path) != 3 || got.Score != 25 || got.Done() || got.Lang != "fa" || got.Notes != "from the other tab" {
 		t.Fatalf("draft read back = %+v", got)
 	}
 	var answers map[string]map[string]any

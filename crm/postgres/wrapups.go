@@ -30,19 +30,25 @@ func (s *Store) SaveWrapUp(ctx context.Context, w *crm.WrapUp) error {
 	if err := w.Validate(); err != nil {
 		return err
 	}
-	w.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
+	prev, prevAt := w.Rev, w.UpdatedAt
+	w.Rev, w.UpdatedAt = prev+1, time.Now().UTC().Truncate(time.Microsecond)
 	data, err := json.Marshal(w)
 	if err != nil {
+		w.Rev, w.UpdatedAt = prev, prevAt
 		return fmt.Errorf("save wrap-up: %w", err)
 	}
-	tag, err := s.pool.Exec(ctx, `INSERT INTO wrapups (call_id, agent, data, updated_at) VALUES ($1,$2,$3,$4)
-		ON CONFLICT (call_id) DO UPDATE SET agent=excluded.agent, data=excluded.data, updated_at=excluded.updated_at
-		WHERE wrapups.done_at IS NULL`, w.CallID, w.Agent, string(data), w.UpdatedAt)
+	tag, err := s.pool.Exec(ctx, `INSERT INTO wrapups (call_id, agent, data, updated_at, rev) VALUES ($1,$2,$3,$4,1)
+		ON CONFLICT (call_id) DO UPDATE SET agent=excluded.agent, data=excluded.data, updated_at=excluded.updated_at,
+		rev=wrapups.rev+1 WHERE wrapups.done_at IS NULL AND wrapups.rev = $5`,
+		w.CallID, w.Agent, string(data), w.UpdatedAt, prev)
+	if err != nil || tag.RowsAffected() == 0 {
+		w.Rev, w.UpdatedAt = prev, prevAt
+	}
 	if err != nil {
 		return fmt.Errorf("save wrap-up: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("call %s: wrap-up already finished: %w", w.CallID, crm.ErrConflict)
+		return fmt.Errorf("call %s: wrap-up finished or saved meanwhile: %w", w.CallID, crm.ErrConflict)
 	}
 	return nil
 }
@@ -50,7 +56,8 @@ func (s *Store) SaveWrapUp(ctx context.Context, w *crm.WrapUp) error {
 // WrapUp implements crm.WrapUpStore.
 func (s *Store) WrapUp(ctx context.Context, callID string) (*crm.WrapUp, error) {
 	var data []byte
-	err := s.pool.QueryRow(ctx, `SELECT data::text FROM wrapups WHERE call_id=$1`, callID).Scan(&data)
+	var rev int64
+	err := s.pool.QueryRow(ctx, `SELECT data::text, rev FROM wrapups WHERE call_id=$1`, callID).Scan(&data, &rev)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("wrap-up of call %s: %w", callID, crm.ErrNotFound)
 	}
@@ -61,6 +68,7 @@ func (s *Store) WrapUp(ctx context.Context, callID string) (*crm.WrapUp, error) 
 	if err := json.Unmarshal(data, &w); err != nil {
 		return nil, fmt.Errorf("wrap-up of call %s: %w", callID, err)
 	}
+	w.Rev = rev
 	return &w, nil
 }
 
@@ -81,15 +89,19 @@ func (s *Store) FinishWrapUp(ctx context.Context, w *crm.WrapUp) error {
 	}
 	defer tx.Rollback(ctx)
 	var done *time.Time
+	var rev int64
 	if _, err := tx.Exec(ctx, `INSERT INTO wrapups (call_id, agent, data, updated_at) VALUES ($1,$2,'{}',$3)
 		ON CONFLICT (call_id) DO NOTHING`, w.CallID, w.Agent, now); err != nil {
 		return fmt.Errorf("finish wrap-up: %w", err)
 	}
-	if err := tx.QueryRow(ctx, `SELECT done_at FROM wrapups WHERE call_id=$1 FOR UPDATE`, w.CallID).Scan(&done); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT done_at, rev FROM wrapups WHERE call_id=$1 FOR UPDATE`, w.CallID).Scan(&done, &rev); err != nil {
 		return fmt.Errorf("finish wrap-up: %w", err)
 	}
 	if done != nil {
 		return fmt.Errorf("call %s: wrap-up already finished: %w", w.CallID, crm.ErrConflict)
+	}
+	if w.Rev != 0 && rev != w.Rev {
+		return fmt.Errorf("call %s: wrap-up saved meanwhile: %w", w.CallID, crm.ErrConflict)
 	}
 	var contact *int64
 	if w.ContactID > 0 {
@@ -114,13 +126,13 @@ func (s *Store) FinishWrapUp(ctx context.Context, w *crm.WrapUp) error {
 		}
 	}
 	fin := *w
-	fin.Tasks, fin.UpdatedAt = tasks, now
+	fin.Tasks, fin.UpdatedAt, fin.Rev = tasks, now, rev+1
 	data, err := json.Marshal(&fin)
 	if err != nil {
 		return fmt.Errorf("finish wrap-up: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE wrapups SET agent=$2, data=$3, updated_at=$4, done_at=$5 WHERE call_id=$1`,
-		w.CallID, w.Agent, string(data), now, w.DoneAt.UTC()); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE wrapups SET agent=$2, data=$3, updated_at=$4, done_at=$5, rev=$6 WHERE call_id=$1`,
+		w.CallID, w.Agent, string(data), now, w.DoneAt.UTC(), rev+1); err != nil {
 		return fmt.Errorf("finish wrap-up: %w", err)
 	}
 	// One statement, so a call record arriving at the same moment either
@@ -147,7 +159,7 @@ func (s *Store) FinishWrapUp(ctx context.Context, w *crm.WrapUp) error {
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("finish wrap-up: %w", err)
 	}
-	w.Tasks, w.UpdatedAt = tasks, now
+	w.Tasks, w.UpdatedAt, w.Rev = tasks, now, rev+1
 	return nil
 }
 

@@ -36,8 +36,9 @@ type Store struct {
 	stopCkpt context.CancelFunc
 	ckptDone chan struct{}
 
-	mu sync.Mutex
-	q  *readStmts
+	mu  sync.Mutex
+	q   *readStmts
+	wst *wrapUpStatements
 }
 
 var _ crm.Store = (*Store)(nil)
@@ -136,6 +137,10 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	if s.q != nil {
 		s.q.close()
+	}
+	if s.wst != nil {
+		s.wst.save.Close()
+		s.wst.read.Close()
 	}
 	s.stopCkpt()
 	<-s.ckptDone

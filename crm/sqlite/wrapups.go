@@ -22,6 +22,33 @@ var (
 // the call's own record arrived.
 const earlyWrapUp = `(details IS NULL AND wrapup IS NOT NULL AND outcome = '')`
 
+// wrapUpStatements are prepared once: an agent's every answer runs them,
+// and parsing the SQL each time was a quarter of the work.
+type wrapUpStatements struct {
+	save, read *sql.Stmt
+}
+
+func (s *Store) wrapUpStmts(ctx context.Context) (*wrapUpStatements, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.wst != nil {
+		return s.wst, nil
+	}
+	save, err := s.w.PrepareContext(ctx, `INSERT INTO wrapups (call_id, agent, data, updated_at, rev) VALUES (?,?,?,?,1)
+		ON CONFLICT (call_id) DO UPDATE SET agent=excluded.agent, data=excluded.data, updated_at=excluded.updated_at,
+		rev=wrapups.rev+1 WHERE wrapups.done_at IS NULL AND wrapups.rev = ?`)
+	if err != nil {
+		return nil, err
+	}
+	read, err := s.r.PrepareContext(ctx, `SELECT data, rev FROM wrapups WHERE call_id=?`)
+	if err != nil {
+		save.Close()
+		return nil, err
+	}
+	s.wst = &wrapUpStatements{save: save, read: read}
+	return s.wst, nil
+}
+
 // SaveWrapUp implements crm.WrapUpStore.
 func (s *Store) SaveWrapUp(ctx context.Context, w *crm.WrapUp) error {
 	if w.Done() {
@@ -30,19 +57,31 @@ func (s *Store) SaveWrapUp(ctx context.Context, w *crm.WrapUp) error {
 	if err := w.Validate(); err != nil {
 		return err
 	}
-	w.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
+	prev, prevAt := w.Rev, w.UpdatedAt
+	w.Rev, w.UpdatedAt = prev+1, time.Now().UTC().Truncate(time.Millisecond)
 	data, err := json.Marshal(w)
 	if err != nil {
+		w.Rev, w.UpdatedAt = prev, prevAt
 		return fmt.Errorf("save wrap-up: %w", err)
 	}
-	res, err := s.w.ExecContext(ctx, `INSERT INTO wrapups (call_id, agent, data, updated_at) VALUES (?,?,?,?)
-		ON CONFLICT (call_id) DO UPDATE SET agent=excluded.agent, data=excluded.data, updated_at=excluded.updated_at
-		WHERE wrapups.done_at IS NULL`, w.CallID, w.Agent, string(data), ms(w.UpdatedAt))
+	st, err := s.wrapUpStmts(ctx)
+	if err != nil {
+		w.Rev, w.UpdatedAt = prev, prevAt
+		return fmt.Errorf("save wrap-up: %w", err)
+	}
+	res, err := st.save.ExecContext(ctx, w.CallID, w.Agent, string(data), ms(w.UpdatedAt), prev)
+	n := int64(0)
+	if err == nil {
+		n, _ = res.RowsAffected()
+	}
+	if err != nil || n == 0 {
+		w.Rev, w.UpdatedAt = prev, prevAt
+	}
 	if err != nil {
 		return fmt.Errorf("save wrap-up: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("call %s: wrap-up already finished: %w", w.CallID, crm.ErrConflict)
+	if n == 0 {
+		return fmt.Errorf("call %s: wrap-up finished or saved meanwhile: %w", w.CallID, crm.ErrConflict)
 	}
 	return nil
 }
@@ -50,7 +89,12 @@ func (s *Store) SaveWrapUp(ctx context.Context, w *crm.WrapUp) error {
 // WrapUp implements crm.WrapUpStore.
 func (s *Store) WrapUp(ctx context.Context, callID string) (*crm.WrapUp, error) {
 	var data string
-	err := s.r.QueryRowContext(ctx, `SELECT data FROM wrapups WHERE call_id=?`, callID).Scan(&data)
+	var rev int64
+	st, err := s.wrapUpStmts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("wrap-up: %w", err)
+	}
+	err = st.read.QueryRowContext(ctx, callID).Scan(&data, &rev)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("wrap-up of call %s: %w", callID, crm.ErrNotFound)
 	}
@@ -61,6 +105,7 @@ func (s *Store) WrapUp(ctx context.Context, callID string) (*crm.WrapUp, error) 
 	if err := json.Unmarshal([]byte(data), &w); err != nil {
 		return nil, fmt.Errorf("wrap-up of call %s: %w", callID, err)
 	}
+	w.Rev = rev
 	return &w, nil
 }
 
@@ -79,12 +124,16 @@ func (s *Store) FinishWrapUp(ctx context.Context, w *crm.WrapUp) error {
 	}
 	defer tx.Rollback()
 	var done sql.NullInt64
-	err = tx.QueryRowContext(ctx, `SELECT done_at FROM wrapups WHERE call_id=?`, w.CallID).Scan(&done)
+	var rev int64
+	err = tx.QueryRowContext(ctx, `SELECT done_at, rev FROM wrapups WHERE call_id=?`, w.CallID).Scan(&done, &rev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("finish wrap-up: %w", err)
 	}
 	if done.Valid {
 		return fmt.Errorf("call %s: wrap-up already finished: %w", w.CallID, crm.ErrConflict)
+	}
+	if err == nil && w.Rev != 0 && rev != w.Rev {
+		return fmt.Errorf("call %s: wrap-up saved meanwhile: %w", w.CallID, crm.ErrConflict)
 	}
 	var contact any
 	if w.ContactID > 0 {
@@ -106,14 +155,14 @@ func (s *Store) FinishWrapUp(ctx context.Context, w *crm.WrapUp) error {
 		t.CreatedAt = now
 	}
 	fin := *w
-	fin.Tasks, fin.UpdatedAt = tasks, now
+	fin.Tasks, fin.UpdatedAt, fin.Rev = tasks, now, rev+1
 	data, err := json.Marshal(&fin)
 	if err != nil {
 		return fmt.Errorf("finish wrap-up: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO wrapups (call_id, agent, data, updated_at, done_at) VALUES (?,?,?,?,?)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO wrapups (call_id, agent, data, updated_at, done_at, rev) VALUES (?,?,?,?,?,?)
 		ON CONFLICT (call_id) DO UPDATE SET agent=excluded.agent, data=excluded.data, updated_at=excluded.updated_at,
-		done_at=excluded.done_at`, w.CallID, w.Agent, string(data), ms(now), ms(w.DoneAt)); err != nil {
+		done_at=excluded.done_at, rev=excluded.rev`, w.CallID, w.Agent, string(data), ms(now), ms(w.DoneAt), rev+1); err != nil {
 		return fmt.Errorf("finish wrap-up: %w", err)
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE activities SET contact_id=CASE WHEN ? > 0 THEN ? ELSE contact_id END,
@@ -145,7 +194,7 @@ func (s *Store) FinishWrapUp(ctx context.Context, w *crm.WrapUp) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("finish wrap-up: %w", err)
 	}
-	w.Tasks, w.UpdatedAt = tasks, now
+	w.Tasks, w.UpdatedAt, w.Rev = tasks, now, rev+1
 	return nil
 }
 

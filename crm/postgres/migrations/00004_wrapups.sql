@@ -6,7 +6,9 @@ CREATE TABLE wrapups (
     agent      text        NOT NULL DEFAULT '',
     data       jsonb       NOT NULL,
     updated_at timestamptz NOT NULL,
-    done_at    timestamptz
+    done_at    timestamptz,
+    -- Raised by every save: a save from a stale copy is refused.
+    rev        bigint      NOT NULL DEFAULT 0
 );
 ALTER TABLE activities ADD COLUMN wrapup jsonb;
 CREATE INDEX activities_queue ON activities (queue, at) WHERE queue <> '';

@@ -6,7 +6,9 @@ CREATE TABLE wrapups (
     agent      TEXT    NOT NULL DEFAULT '',
     data       TEXT    NOT NULL,
     updated_at INTEGER NOT NULL,
-    done_at    INTEGER
+    done_at    INTEGER,
+    -- Raised by every save: a save from a stale copy is refused.
+    rev        INTEGER NOT NULL DEFAULT 0
 );
 ALTER TABLE activities ADD COLUMN wrapup TEXT;
 CREATE INDEX activities_queue ON activities (queue, at) WHERE queue <> '';
