@@ -557,7 +557,7 @@ func TestConsolePageHasNothingInline(t *testing.T) {
 			testids[id] = true
 		}
 	}
-	if scripts != 4 || len(tags) < 50 {
+	if scripts != 5 || len(tags) < 50 {
 		t.Fatalf("parsed %d tags and %d scripts: the check is not reading the page", len(tags), scripts)
 	}
 	for _, id := range []string{"pop", "pop-number", "pop-caller-name", "pop-state", "contact-name", "create-lead",
@@ -581,7 +581,7 @@ func TestConsolePageHasNothingInline(t *testing.T) {
 // string it looks up exists in both languages.
 func TestConsoleScriptRules(t *testing.T) {
 	var app []byte
-	for _, f := range []string{"console/app.js", "console/wrapup.js", "console/jalali.js"} {
+	for _, f := range []string{"console/app.js", "console/wrapup.js", "console/jalali.js", "console/timeline.js"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

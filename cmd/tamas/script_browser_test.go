@@ -115,6 +115,14 @@ func TestScriptInABrowser(t *testing.T) {
 		click(`[data-testid=wrapup-finish]`),
 		waitText(`[data-testid=wrapup-done]`, "Saved: Qualified."),
 	)
+	do(t, ctx, "the contact's timeline shows the call's result and the follow-up",
+		click(`[data-testid=timeline-open]`),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=timeline-view]`)),
+		until(`[...document.querySelectorAll('[data-testid=timeline-disposition]')].some(e => e.textContent === 'Qualified')`),
+		until(`[...document.querySelectorAll('[data-testid=timeline-item][data-type=task]')].some(e => e.textContent.includes('Send the proposal'))`),
+		chromedp.KeyEvent("\x1b"),
+		until(`document.querySelector('[data-testid=timeline-view]').hidden`),
+	)
 
 	// Persian: a lead calls; the script, its options and the dates are
 	// Persian; a branch on the score leads to the callback date.

@@ -127,6 +127,13 @@
     return data;
   }
 
+  let dispositions = []; // codes and labels, for the timeline
+  const dispositionLabel = (code) => {
+    const d = dispositions.find((x) => x.code === code);
+    return (d && d.labels && d.labels[lang]) || code;
+  };
+  const timeline = window.TamasTimeline({ api, t, tOr, digits, el, clear, fmtDate, fmtDuration, dispositionLabel });
+
   const panel = window.TamasWrapUp({ api, t, digits, el, clear, fmtDate, lang: () => lang, me: () => me,
     finished: (w) => { if (w.contact_id) loadDetails(w.contact_id); } });
 
@@ -154,6 +161,7 @@
     }
     showState(state);
     loadTeam();
+    api("GET", "/api/v1/dispositions").then((r) => { dispositions = r.dispositions || []; }).catch(() => {});
     connect();
   }
 
@@ -765,6 +773,12 @@
     }
   });
 
+  $("timeline-open").addEventListener("click", () => {
+    const p = currentId && pops.get(currentId);
+    const m = p && matchOf(p);
+    if (m) timeline.open(m.contact.id);
+  });
+
   $("start-script").addEventListener("click", () => {
     const p = currentId && pops.get(currentId);
     if (!p) return;
@@ -800,7 +814,7 @@
   $("help-close").addEventListener("click", () => { $("help").hidden = true; });
 
   document.addEventListener("keydown", (ev) => {
-    if (ev.key === "Escape") { $("help").hidden = true; if (document.activeElement) document.activeElement.blur(); return; }
+    if (ev.key === "Escape") { $("help").hidden = true; timeline.close(); if (document.activeElement) document.activeElement.blur(); return; }
     const tag = (ev.target && ev.target.tagName) || "";
     if (!me || ev.ctrlKey || ev.metaKey || ev.altKey || ["INPUT", "TEXTAREA", "SELECT"].includes(tag)) return;
     unlockAudio();

@@ -42,7 +42,8 @@ window.TamasI18n = {
     wrapup_left: "Wrap-up: {s} s left", wrapup_over: "Wrap-up time is over",
     year: "Year", month: "Month", day: "Day", due_follow_ups: "Due follow-ups", done: "Done",
     timeline: "Timeline", timeline_empty: "Nothing yet.", kind_task: "Follow-up", task_done: "done",
-    member: "Member", start_script: "Start the script"
+    member: "Member", start_script: "Start the script", more: "More",
+    timeline_failed: "The timeline could not be read.", org_timeline: "Timeline of {name}"
   },
   fa: {
     brand: "تماس", status: "وضعیت", state_available: "آماده", state_break: "استراحت",
@@ -85,6 +86,7 @@ window.TamasI18n = {
     wrapup_left: "جمع‌بندی: {s} ثانیه مانده", wrapup_over: "زمان جمع‌بندی تمام شد",
     year: "سال", month: "ماه", day: "روز", due_follow_ups: "پیگیری‌های سررسیده", done: "انجام شد",
     timeline: "گاه‌شمار", timeline_empty: "هنوز چیزی نیست.", kind_task: "پیگیری", task_done: "انجام شده",
-    member: "عضو", start_script: "شروع اسکریپت"
+    member: "عضو", start_script: "شروع اسکریپت", more: "بیشتر",
+    timeline_failed: "گاه‌شمار خوانده نشد.", org_timeline: "گاه‌شمار {name}"
   }
 };
