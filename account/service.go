@@ -26,7 +26,13 @@ type Options struct {
 	// 15m).
 	MaxFailures   int
 	FailureWindow time.Duration
-	Now           func() time.Time
+	// Recheck is how long a checked session is trusted before the store is
+	// asked again (5s); while the store is unreachable a session checked
+	// before stays valid until it expires, so a database outage does not
+	// lock agents out of their work. A logout on this node takes effect at
+	// once, one on another node within Recheck.
+	Recheck time.Duration
+	Now     func() time.Time
 }
 
 // Service logs users in and out and checks sessions.
@@ -38,7 +44,20 @@ type Service struct {
 	// use: commands that never log anyone in need not pay for it.
 	dummy func() []byte
 	fails *failures
+
+	mu      sync.Mutex
+	checked map[[sha256.Size]byte]checkedSession
 }
+
+// checkedSession is a session the store vouched for at a moment.
+type checkedSession struct {
+	user    User
+	session Session
+	at      time.Time
+}
+
+// maxCheckedSessions bounds the cache of checked sessions.
+const maxCheckedSessions = 10000
 
 // NewService returns a Service over store.
 func NewService(store Store, o Options) *Service {
@@ -58,6 +77,9 @@ func NewService(store Store, o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Recheck <= 0 {
+		o.Recheck = 5 * time.Second
+	}
 	dummy := sync.OnceValue(func() []byte {
 		// The cost is clamped to bcrypt's range and the password is short,
 		// so this cannot fail.
@@ -65,7 +87,8 @@ func NewService(store Store, o Options) *Service {
 		return h
 	})
 	return &Service{store: store, o: o, dummy: dummy,
-		fails: newFailures(maxFailureKeys, o.MaxFailures, o.FailureWindow)}
+		fails:   newFailures(maxFailureKeys, o.MaxFailures, o.FailureWindow),
+		checked: map[[sha256.Size]byte]checkedSession{}}
 }
 
 // Users returns the store, for reading and updating users.
@@ -220,18 +243,62 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*User, *Sessi
 	if !wellFormed(token) {
 		return nil, nil, ErrNotFound
 	}
-	ss, err := s.store.SessionByHash(ctx, tokenHash(token), s.o.Now())
-	if err != nil {
-		return nil, nil, err
+	h := tokenHash(token)
+	key := [sha256.Size]byte(h)
+	now := s.o.Now()
+	s.mu.Lock()
+	c, cached := s.checked[key]
+	s.mu.Unlock()
+	if cached && now.Sub(c.at) < s.o.Recheck && now.Before(c.session.ExpiresAt) {
+		u, ss := c.user, c.session
+		return &u, &ss, nil
 	}
-	u, err := s.store.UserByID(ctx, ss.UserID)
-	if err != nil {
-		return nil, nil, err
+	ss, err := s.store.SessionByHash(ctx, h, now)
+	var u *User
+	if err == nil {
+		u, err = s.store.UserByID(ctx, ss.UserID)
 	}
-	if u.Disabled {
+	switch {
+	case errors.Is(err, ErrNotFound) || (err == nil && u.Disabled):
+		s.forget(key)
 		return nil, nil, ErrNotFound
+	case err != nil:
+		if cached && now.Before(c.session.ExpiresAt) && ctx.Err() == nil {
+			// The store is unreachable: the session it vouched for stands.
+			u, ss := c.user, c.session
+			return &u, &ss, nil
+		}
+		return nil, nil, err
 	}
+	s.mu.Lock()
+	if len(s.checked) >= maxCheckedSessions {
+		clear(s.checked)
+	}
+	s.checked[key] = checkedSession{user: *u, session: *ss, at: now}
+	s.mu.Unlock()
 	return u, ss, nil
+}
+
+// UpdateUser stores a changed user; the sessions checked for them are read
+// afresh, so a language or role change shows on the next request.
+func (s *Service) UpdateUser(ctx context.Context, u *User) error {
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	for k, c := range s.checked {
+		if c.user.ID == u.ID {
+			delete(s.checked, k)
+		}
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Service) forget(key [sha256.Size]byte) {
+	s.mu.Lock()
+	delete(s.checked, key)
+	s.mu.Unlock()
 }
 
 // Logout ends the session of a token. Ending an unknown session is not an
@@ -240,7 +307,9 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	if !wellFormed(token) {
 		return nil
 	}
-	return s.store.DeleteSession(ctx, tokenHash(token))
+	h := tokenHash(token)
+	s.forget([sha256.Size]byte(h))
+	return s.store.DeleteSession(ctx, h)
 }
 
 func wellFormed(token string) bool {

@@ -328,3 +328,60 @@ func TestUnknownUserTakesAsLong(t *testing.T) {
 		t.Fatalf("a wrong password takes %v but an unknown user only %v", known, unknown)
 	}
 }
+
+// A session checked before the database went away stays valid until it
+// expires; a logout elsewhere shows once the recheck time has passed.
+func TestSessionsOutliveADatabaseOutage(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	clock := func() time.Time { return now }
+	a := account.NewService(st, account.Options{BcryptCost: bcrypt.MinCost, SessionTTL: time.Hour, Now: clock})
+	b := account.NewService(st, account.Options{BcryptCost: bcrypt.MinCost, SessionTTL: time.Hour, Now: clock})
+	if err := a.CreateUser(ctx, &account.User{Username: "ali", Role: account.RoleAgent}, "correct horse"); err != nil {
+		t.Fatal(err)
+	}
+	t1, _, err := a.Login(ctx, "ali", "correct horse", "10.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t2, _, _ := a.Login(ctx, "ali", "correct horse", "10.0.0.1")
+	for _, tok := range []string{t1, t2} {
+		if _, _, err := b.Authenticate(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Logged out through the other node: still trusted here for the
+	// recheck time, not after.
+	if err := a.Logout(ctx, t2); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.Authenticate(ctx, t2); err != nil {
+		t.Fatalf("within the recheck time: %v", err)
+	}
+	now = now.Add(6 * time.Second)
+	if _, _, err := b.Authenticate(ctx, t2); !errors.Is(err, account.ErrNotFound) {
+		t.Fatalf("after the recheck time: %v", err)
+	}
+	if _, _, err := b.Authenticate(ctx, t1); err != nil {
+		t.Fatal(err)
+	}
+	st.Close() // the database is gone
+	now = now.Add(time.Minute)
+	if u, _, err := b.Authenticate(ctx, t1); err != nil || u.Username != "ali" {
+		t.Fatalf("during the outage: %v", err)
+	}
+	if _, _, err := a.Authenticate(ctx, t2); err == nil {
+		t.Fatal("a session never checked here passed during the outage")
+	}
+	now = now.Add(2 * time.Hour) // past the session's expiry
+	if _, _, err := b.Authenticate(ctx, t1); err == nil {
+		t.Fatal("an expired session passed during the outage")
+	}
+}

@@ -113,7 +113,7 @@ func (s *Server) setLang(w http.ResponseWriter, r *http.Request) error {
 	}
 	u := *userFrom(r.Context()).user
 	u.Lang = in.Lang
-	if err := s.o.Accounts.Users().UpdateUser(r.Context(), &u); err != nil {
+	if err := s.o.Accounts.UpdateUser(r.Context(), &u); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": &u})
