@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tamas-cc/tamas/account"
-	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/wrapup"
 )
 
@@ -16,7 +15,7 @@ type WrapUps interface {
 	Open(ctx context.Context, a wrapup.Agent, c wrapup.Call) (*wrapup.State, error)
 	Step(ctx context.Context, a wrapup.Agent, callID string, m wrapup.Move) (*wrapup.State, error)
 	Notes(ctx context.Context, a wrapup.Agent, callID, notes string) error
-	Finish(ctx context.Context, a wrapup.Agent, callID string, f wrapup.Finish) (*crm.WrapUp, error)
+	Finish(ctx context.Context, a wrapup.Agent, callID string, f wrapup.Finish) (*wrapup.Done, error)
 }
 
 func (s *Server) wrapUpRoutes() {
@@ -122,7 +121,7 @@ func (s *Server) finishWrapUp(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"wrapup": done})
+	writeJSON(w, http.StatusOK, done)
 	return nil
 }
 

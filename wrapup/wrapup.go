@@ -18,6 +18,7 @@ import (
 
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/script"
+	"github.com/tamas-cc/tamas/outbox"
 )
 
 // ErrForbidden is returned when an agent acts on another agent's wrap-up.
@@ -59,10 +60,18 @@ type Options struct {
 	SetState func(ctx context.Context, username, state string)
 	// StateOf reports an agent's availability.
 	StateOf func(username string) string
-	// Finished hears of every finished wrap-up (webhooks).
+	// Finished hears of every finished wrap-up once it is stored
+	// (webhooks).
 	Finished func(ctx context.Context, w *crm.WrapUp)
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Outbox keeps finished wrap-ups the database could not take; with it,
+	// an outage does not stop agents: answers are kept on this node and
+	// saved when the database returns, and a finish is kept on disk and
+	// applied then (Run does both). Without it, an outage is an error.
+	Outbox *outbox.Outbox[crm.WrapUp]
+	// RetryEvery is how often Run retries (2s).
+	RetryEvery time.Duration
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Service runs wrap-ups. Moves on one call are serialised on this node.
@@ -83,6 +92,8 @@ type Service struct {
 	// check refuses a save from a copy another node or tab has overtaken;
 	// the copy is then dropped and read afresh.
 	drafts map[string]crm.WrapUp
+	// dirty marks drafts this node holds that the database has not taken.
+	dirty map[string]bool
 }
 
 type fieldsKey struct {
@@ -103,7 +114,10 @@ func New(o Options) (*Service, error) {
 		return nil, errors.New("wrapup: no dispositions configured")
 	}
 	s := &Service{o: o, log: o.Logger, now: o.Now, seed: maphash.MakeSeed(), timers: map[string]*time.Timer{},
-		fields: map[fieldsKey]script.Context{}, drafts: map[string]crm.WrapUp{}}
+		fields: map[fieldsKey]script.Context{}, drafts: map[string]crm.WrapUp{}, dirty: map[string]bool{}}
+	if s.o.RetryEvery <= 0 {
+		s.o.RetryEvery = 2 * time.Second
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -156,6 +170,16 @@ type State struct {
 	Run           *script.View  `json:"run,omitempty"`
 	Dispositions  []Disposition `json:"dispositions"`
 	WrapUpSeconds int           `json:"wrapup_seconds"`
+	// Unsaved: the database is unreachable; this node keeps the answers
+	// and saves them when it returns.
+	Unsaved bool `json:"unsaved,omitempty"`
+}
+
+// Done is a finished wrap-up. Pending: the database was unreachable; the
+// finish is kept on disk and written when it returns.
+type Done struct {
+	WrapUp  *crm.WrapUp `json:"wrapup"`
+	Pending bool        `json:"pending,omitempty"`
 }
 
 func (s *Service) lock(callID string) func() {
@@ -173,6 +197,14 @@ func (s *Service) Open(ctx context.Context, a Agent, c Call) (*State, error) {
 	}
 	defer s.lock(c.ID)()
 	w, err := s.o.Store.WrapUp(ctx, c.ID)
+	s.fieldsMu.Lock()
+	mine, cached := s.drafts[c.ID]
+	if cached && (s.dirty[c.ID] || outage(ctx, err) || mine.Done()) {
+		// This node's copy is newer than the store's (answers or a
+		// finish the database has not taken yet), or the store is down.
+		w, err = &mine, nil
+	}
+	s.fieldsMu.Unlock()
 	switch {
 	case errors.Is(err, crm.ErrNotFound):
 		w = &crm.WrapUp{CallID: c.ID, ContactID: c.ContactID, Agent: a.Username, StartedAt: c.StartedAt}
@@ -245,20 +277,48 @@ func (s *Service) keep(w *crm.WrapUp) {
 func (s *Service) forget(callID string) {
 	s.fieldsMu.Lock()
 	delete(s.drafts, callID)
+	delete(s.dirty, callID)
 	s.fieldsMu.Unlock()
 }
 
+// unsaved reports whether this node holds answers the database has not.
+func (s *Service) unsaved(callID string) bool {
+	s.fieldsMu.Lock()
+	defer s.fieldsMu.Unlock()
+	return s.dirty[callID]
+}
+
+// outage reports whether err is the store being unreachable, as opposed to
+// a refusal (invalid, conflicting, missing).
+func outage(ctx context.Context, err error) bool {
+	var fe *crm.FieldError
+	return err != nil && ctx.Err() == nil && !errors.As(err, &fe) && !errors.Is(err, crm.ErrConflict) &&
+		!errors.Is(err, crm.ErrNotFound)
+}
+
 // save stores a draft and keeps the copy; a conflict drops the copy so
-// the next move reads the store's.
+// the next move reads the store's. With an outbox, an unreachable store
+// leaves the draft with this node, marked unsaved, for Run to save later.
 func (s *Service) save(ctx context.Context, w *crm.WrapUp) error {
-	if err := s.o.Store.SaveWrapUp(ctx, w); err != nil {
-		if errors.Is(err, crm.ErrConflict) {
-			s.forget(w.CallID)
-		}
-		return err
+	err := s.o.Store.SaveWrapUp(ctx, w)
+	switch {
+	case err == nil:
+		s.keep(w)
+		s.fieldsMu.Lock()
+		delete(s.dirty, w.CallID)
+		s.fieldsMu.Unlock()
+		return nil
+	case s.o.Outbox != nil && outage(ctx, err):
+		s.keep(w)
+		s.fieldsMu.Lock()
+		s.dirty[w.CallID] = true
+		s.fieldsMu.Unlock()
+		s.log.WarnContext(ctx, "wrap-up answers kept on this node: the database did not take them", "call", w.CallID, "err", err)
+		return nil
+	case errors.Is(err, crm.ErrConflict):
+		s.forget(w.CallID)
 	}
-	s.keep(w)
-	return nil
+	return err
 }
 
 func (s *Service) owns(a Agent, w *crm.WrapUp) error {
@@ -362,7 +422,8 @@ func (s *Service) keepRun(w *crm.WrapUp, run *script.Run) {
 }
 
 func (s *Service) state(ctx context.Context, a Agent, w *crm.WrapUp, run *script.Run, queue string) *State {
-	st := &State{WrapUp: w, Dispositions: s.o.Dispositions, WrapUpSeconds: int(s.wrapUpTime(queue) / time.Second)}
+	st := &State{WrapUp: w, Dispositions: s.o.Dispositions, WrapUpSeconds: int(s.wrapUpTime(queue) / time.Second),
+		Unsaved: s.unsaved(w.CallID)}
 	if run != nil {
 		v := run.View(s.now().Sub(w.StartedAt))
 		st.Run = &v
@@ -452,10 +513,11 @@ func (s *Service) Notes(ctx context.Context, a Agent, callID, notes string) erro
 
 // Finish is the agent's close of the call.
 type Finish struct {
-	Disposition string     `json:"disposition"`
-	Notes       string     `json:"notes"`
-	Tasks       []FollowUp `json:"tasks"`
-	Status      crm.Status `json:"status,omitempty"`
+	Disposition string `json:"disposition"`
+	// Notes replace the draft's notes; nil keeps them.
+	Notes  *string    `json:"notes"`
+	Tasks  []FollowUp `json:"tasks"`
+	Status crm.Status `json:"status,omitempty"`
 }
 
 // FollowUp is a task or a scheduled callback agreed on the call.
@@ -468,7 +530,7 @@ type FollowUp struct {
 // Finish closes the wrap-up: the disposition must be a configured one and
 // a script run must have reached its outcome (whose contact status applies
 // unless f names another). Then the agent is available again.
-func (s *Service) Finish(ctx context.Context, a Agent, callID string, f Finish) (*crm.WrapUp, error) {
+func (s *Service) Finish(ctx context.Context, a Agent, callID string, f Finish) (*Done, error) {
 	defer s.lock(callID)()
 	w, err := s.draft(ctx, callID)
 	if err != nil {
@@ -498,7 +560,11 @@ func (s *Service) Finish(ctx context.Context, a Agent, callID string, f Finish) 
 		w.Answers, _ = json.Marshal(run.Answers())
 		w.Score = run.Score()
 	}
-	w.Disposition, w.Notes, w.Status = f.Disposition, strings.TrimSpace(f.Notes), f.Status
+	w.Disposition, w.Status = f.Disposition, f.Status
+	if f.Notes != nil {
+		w.Notes = *f.Notes
+	}
+	w.Notes = strings.TrimSpace(w.Notes)
 	w.Tasks = nil
 	for _, t := range f.Tasks {
 		if t.Assignee == "" {
@@ -507,7 +573,13 @@ func (s *Service) Finish(ctx context.Context, a Agent, callID string, f Finish) 
 		w.Tasks = append(w.Tasks, crm.Task{Title: strings.TrimSpace(t.Title), DueAt: t.DueAt.UTC(), Assignee: t.Assignee})
 	}
 	w.DoneAt = s.now().UTC()
+	if err := w.Validate(); err != nil {
+		return nil, err
+	}
 	if err := s.o.Store.FinishWrapUp(ctx, w); err != nil {
+		if s.o.Outbox != nil && outage(ctx, err) {
+			return s.keepFinish(ctx, w, err)
+		}
 		// The copy may be stale, or now half-changed: read afresh next time.
 		s.forget(callID)
 		return nil, err
@@ -526,7 +598,119 @@ func (s *Service) Finish(ctx context.Context, a Agent, callID string, f Finish) 
 	if s.o.Finished != nil {
 		s.o.Finished(ctx, w)
 	}
-	return w, nil
+	return &Done{WrapUp: w}, nil
+}
+
+// keepFinish puts a finish the database did not take in the outbox: the
+// agent is done and free, Run writes it when the database returns.
+func (s *Service) keepFinish(ctx context.Context, w *crm.WrapUp, cause error) (*Done, error) {
+	if err := s.o.Outbox.Append(*w); err != nil {
+		s.forget(w.CallID)
+		return nil, fmt.Errorf("finish wrap-up: %w (and the outbox: %v)", cause, err)
+	}
+	s.keep(w) // done: later moves are refused
+	s.fieldsMu.Lock()
+	delete(s.dirty, w.CallID)
+	s.fieldsMu.Unlock()
+	s.log.WarnContext(ctx, "wrap-up kept in the outbox: the database did not take it", "call", w.CallID, "err", cause)
+	s.release(ctx, w.Agent)
+	return &Done{WrapUp: w, Pending: true}, nil
+}
+
+// Run writes, until ctx ends, what an outage left: finishes from the
+// outbox first, in order, then the answers this node kept.
+func (s *Service) Run(ctx context.Context) {
+	t := time.NewTicker(s.o.RetryEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.Retry(ctx); err != nil && ctx.Err() == nil {
+			s.log.Debug("wrap-ups still waiting for the database", "err", err)
+		}
+	}
+}
+
+// Retry makes one pass of Run.
+func (s *Service) Retry(ctx context.Context) error {
+	if s.o.Outbox == nil {
+		return nil
+	}
+	if s.o.Outbox.Len() > 0 {
+		n, err := s.o.Outbox.Flush(ctx, func(ctx context.Context, w crm.WrapUp) error {
+			err := s.o.Store.FinishWrapUp(ctx, &w)
+			var fe *crm.FieldError
+			switch {
+			case err == nil:
+				s.log.InfoContext(ctx, "wrap-up written from the outbox", "call", w.CallID)
+				s.forget(w.CallID)
+				if s.o.Finished != nil {
+					s.o.Finished(ctx, &w)
+				}
+			case errors.Is(err, crm.ErrConflict):
+				// Finished already: the first attempt did commit.
+				s.forget(w.CallID)
+			case errors.As(err, &fe), errors.Is(err, crm.ErrNotFound):
+				s.log.ErrorContext(ctx, "wrap-up from the outbox refused", "call", w.CallID, "err", err)
+				s.forget(w.CallID)
+			default:
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			s.log.InfoContext(ctx, "wrap-ups written from the outbox", "count", n, "left", s.o.Outbox.Len())
+		}
+	}
+	s.fieldsMu.Lock()
+	var dirty []string
+	for id := range s.dirty {
+		dirty = append(dirty, id)
+	}
+	s.fieldsMu.Unlock()
+	slices.Sort(dirty)
+	for _, id := range dirty {
+		if err := s.saveKept(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// saveKept saves the answers this node kept for a call through an outage.
+func (s *Service) saveKept(ctx context.Context, callID string) error {
+	defer s.lock(callID)()
+	s.fieldsMu.Lock()
+	w, ok := s.drafts[callID]
+	still := s.dirty[callID]
+	s.fieldsMu.Unlock()
+	if !ok || !still || w.Done() {
+		return nil
+	}
+	err := s.o.Store.SaveWrapUp(ctx, &w)
+	switch {
+	case err == nil:
+		s.keep(&w)
+		s.fieldsMu.Lock()
+		delete(s.dirty, callID)
+		s.fieldsMu.Unlock()
+		s.log.InfoContext(ctx, "wrap-up answers kept through the outage saved", "call", callID)
+	case errors.Is(err, crm.ErrConflict):
+		s.log.WarnContext(ctx, "wrap-up answers kept through the outage were overtaken by another save", "call", callID)
+		s.forget(callID)
+	case outage(ctx, err):
+		return err
+	default:
+		s.log.ErrorContext(ctx, "wrap-up answers kept through the outage refused", "call", callID, "err", err)
+		s.forget(callID)
+	}
+	return nil
 }
 
 // CallEnded puts the agent who took a call into wrap-up, and back to

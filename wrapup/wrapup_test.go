@@ -13,6 +13,7 @@ import (
 	"github.com/tamas-cc/tamas/crm/phone"
 	"github.com/tamas-cc/tamas/crm/script"
 	"github.com/tamas-cc/tamas/crm/sqlite"
+	"github.com/tamas-cc/tamas/outbox"
 	"github.com/tamas-cc/tamas/wrapup"
 )
 
@@ -36,6 +37,7 @@ func (s *states) get(u string) string {
 }
 
 type fixture struct {
+	dbPath   string
 	store    *sqlite.Store
 	contact  *crm.Contact
 	svc      *wrapup.Service
@@ -47,7 +49,8 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "crm.db"))
+	dbPath := filepath.Join(t.TempDir(), "crm.db")
+	st, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +68,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: st, contact: c, states: &states{m: map[string]string{}}, finished: make(chan *crm.WrapUp, 4)}
+	f := &fixture{dbPath: dbPath, store: st, contact: c, states: &states{m: map[string]string{}}, finished: make(chan *crm.WrapUp, 4)}
 	f.opts = wrapup.Options{Store: st, Contacts: st, History: st, Scripts: set, Dispositions: dispositions,
 		WrapUpTime: time.Hour, QueueWrapUp: map[string]time.Duration{"fast": 20 * time.Millisecond},
 		SetState: f.states.set, StateOf: f.states.get,
@@ -150,11 +153,12 @@ func TestWalkAndFinish(t *testing.T) {
 	}
 	f.states.set(ctx, "sara", "wrapup")
 	due := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Millisecond)
-	w, err := f.svc.Finish(ctx, sara, "call-1", wrapup.Finish{Disposition: "qualified", Notes: " wants 12 lines ",
+	done, err := f.svc.Finish(ctx, sara, "call-1", wrapup.Finish{Disposition: "qualified", Notes: ptr(" wants 12 lines "),
 		Tasks: []wrapup.FollowUp{{Title: "Send the proposal", DueAt: due}}})
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || done.Pending {
+		t.Fatal(err, done)
 	}
+	w := done.WrapUp
 	if w.Status != crm.StatusQualified || w.Notes != "wants 12 lines" || len(w.Tasks) != 1 || w.Tasks[0].Assignee != "sara" {
 		t.Fatalf("finished = %+v", w)
 	}
@@ -206,10 +210,10 @@ func TestNoScript(t *testing.T) {
 	if _, err := f.svc.Open(ctx, sara, wrapup.Call{ID: "c2", ContactID: f.contact.ID}); err != nil {
 		t.Fatal(err)
 	}
-	w, err := f.svc.Finish(ctx, sara, "c2", wrapup.Finish{Disposition: "callback",
+	done, err := f.svc.Finish(ctx, sara, "c2", wrapup.Finish{Disposition: "callback",
 		Tasks: []wrapup.FollowUp{{Title: "call back", DueAt: time.Now().Add(time.Hour)}}})
-	if err != nil || w.Notes != "" || len(w.Tasks) != 1 {
-		t.Fatalf("finish = %+v (%v)", w, err)
+	if err != nil || done.WrapUp.Notes != "asked about prices" || len(done.WrapUp.Tasks) != 1 {
+		t.Fatalf("finish = %+v (%v)", done, err)
 	}
 }
 
@@ -281,5 +285,109 @@ func TestTwoNodesOneCall(t *testing.T) {
 	}
 	if w, _ := f.store.WrapUp(ctx, "c3"); !strings.Contains(string(w.Answers), `"x"`) {
 		t.Fatalf("stored answers = %s", w.Answers)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// swappable stands between the service and a real SQLite store, so a test
+// can take the database away and bring it back as a new connection.
+type swappable struct {
+	mu sync.Mutex
+	st *sqlite.Store
+}
+
+func (s *swappable) get() *sqlite.Store { s.mu.Lock(); defer s.mu.Unlock(); return s.st }
+func (s *swappable) SaveWrapUp(ctx context.Context, w *crm.WrapUp) error {
+	return s.get().SaveWrapUp(ctx, w)
+}
+func (s *swappable) WrapUp(ctx context.Context, id string) (*crm.WrapUp, error) {
+	return s.get().WrapUp(ctx, id)
+}
+func (s *swappable) FinishWrapUp(ctx context.Context, w *crm.WrapUp) error {
+	return s.get().FinishWrapUp(ctx, w)
+}
+
+// The database goes away mid-script: the agent goes on answering and
+// finishes; the answers stay with the node, the finish in the outbox, and
+// both are written when the database returns.
+func TestDatabaseOutage(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "wrapup-outbox.jsonl")
+	box, err := outbox.Open[crm.WrapUp](path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer box.Close()
+	dbPath := f.dbPath
+	sw := &swappable{st: f.store}
+	o := f.opts
+	o.Store, o.Outbox = sw, box
+	svc, err := wrapup.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"o1", "o2"} {
+		if _, err := svc.Open(ctx, sara, wrapup.Call{ID: id, ContactID: f.contact.ID, Script: "support-triage"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.store.Close() // the database is gone
+	f.states.set(ctx, "sara", "wrapup")
+	moves := []wrapup.Move{{From: "greet", Go: "next"}, {From: "product", Answer: []string{"web"}, Go: "next"},
+		{From: "severity", Answer: []string{"degraded"}, Go: "next"}, {From: "describe", Answer: []string{"slow pages"}, Go: "next"},
+		{From: "solved-now", Answer: []string{"yes"}, Go: "next"}}
+	for _, m := range moves {
+		st, err := svc.Step(ctx, sara, "o1", m)
+		if err != nil || !st.Unsaved {
+			t.Fatalf("step %s during the outage: %+v (%v)", m.From, st, err)
+		}
+	}
+	if st, err := svc.Step(ctx, sara, "o2", moves[0]); err != nil || !st.Unsaved {
+		t.Fatalf("another call during the outage: %v", err)
+	}
+	done, err := svc.Finish(ctx, sara, "o1", wrapup.Finish{Disposition: "solved", Notes: ptr("fixed by a cache reset")})
+	if err != nil || !done.Pending {
+		t.Fatalf("finish during the outage: %+v (%v)", done, err)
+	}
+	if f.states.get("sara") != "available" {
+		t.Fatalf("the agent is %q after finishing", f.states.get("sara"))
+	}
+	if box.Len() != 1 {
+		t.Fatalf("%d finishes in the outbox", box.Len())
+	}
+	if _, err := svc.Step(ctx, sara, "o1", wrapup.Move{From: "solved", Go: "back"}); !errors.Is(err, crm.ErrConflict) {
+		t.Fatalf("a move after a kept finish: %v", err)
+	}
+	if err := svc.Retry(ctx); err == nil {
+		t.Fatal("a retry while the database is gone succeeded")
+	}
+
+	back, err := sqlite.Open(ctx, dbPath) // the database returns
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Close()
+	sw.mu.Lock()
+	sw.st = back
+	sw.mu.Unlock()
+	if err := svc.Retry(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, err := back.CallActivity(ctx, "o1")
+	if err != nil || a.Disposition != "solved" || a.Body != "fixed by a cache reset" || a.WrapUp == nil ||
+		!strings.Contains(string(a.WrapUp.Answers), "slow pages") {
+		t.Fatalf("the finish from the outbox: %+v (%v)", a, err)
+	}
+	if got := <-f.finished; got.CallID != "o1" {
+		t.Fatalf("finished hook: %+v", got)
+	}
+	w, err := back.WrapUp(ctx, "o2")
+	if err != nil || w.Step != "product" {
+		t.Fatalf("the answers kept for o2: %+v (%v)", w, err)
+	}
+	if box.Len() != 0 {
+		t.Fatal("the outbox still holds the finish")
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/script"
 	"github.com/tamas-cc/tamas/followup"
+	"github.com/tamas-cc/tamas/outbox"
 	"github.com/tamas-cc/tamas/internal/config"
 	"github.com/tamas-cc/tamas/push"
 	"github.com/tamas-cc/tamas/screenpop"
@@ -46,6 +47,7 @@ type consoleParts struct {
 	wrapups  *wrapup.Service
 	dispos   []wrapup.Disposition
 	outbox   *calllog.Outbox
+	wuOutbox *outbox.Outbox[crm.WrapUp]
 	hooks    *webhook.Dispatcher
 	events   *prometheus.CounterVec
 	stop     context.CancelFunc
@@ -116,22 +118,28 @@ func newConsole(ctx context.Context, l loaded, dir *crm.Directory, reg prometheu
 	if err := os.MkdirAll(l.cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	outbox, err := calllog.OpenOutbox(filepath.Join(l.cfg.DataDir, "call-outbox.jsonl"))
+	callBox, err := calllog.OpenOutbox(filepath.Join(l.cfg.DataDir, "call-outbox.jsonl"))
 	if err != nil {
 		return nil, err
 	}
-	if n := outbox.Len(); n > 0 {
+	if n := callBox.Len(); n > 0 {
 		l.log.Info("call activities waiting in the outbox from the last run", "count", n)
 	}
-	c.outbox = outbox
+	c.outbox = callBox
 	var hooks []webhook.Endpoint
 	for _, w := range l.cfg.Webhooks {
 		hooks = append(hooks, webhook.Endpoint{Name: w.Name, URL: w.URL, Events: w.Events, Secret: []byte(w.Secret.Value())})
 	}
 	c.hooks = webhook.New(hooks, webhook.Options{Logger: l.log, Registry: reg})
-	c.calls = newCallActivities(dir, store, outbox, c.hooks, c.routes.User, l.log, reg)
+	c.calls = newCallActivities(dir, store, callBox, c.hooks, c.routes.User, l.log, reg)
 	built = c.calls.popBuilt
 	c.calls.expectPops()
+	if c.wuOutbox, err = outbox.Open[crm.WrapUp](filepath.Join(l.cfg.DataDir, "wrapup-outbox.jsonl")); err != nil {
+		return nil, err
+	}
+	if n := c.wuOutbox.Len(); n > 0 {
+		l.log.Info("wrap-ups waiting in the outbox from the last run", "count", n)
+	}
 	if err := c.newWrapUps(l, store, chooser.set); err != nil {
 		return nil, err
 	}
@@ -157,6 +165,7 @@ func newConsole(ctx context.Context, l loaded, dir *crm.Directory, reg prometheu
 		}
 	})
 	c.wg.Go(func() { c.calls.retry(bg, 2*time.Second) })
+	c.wg.Go(func() { c.wrapups.Run(bg) })
 	due := followup.New(followup.Options{Queue: store, Notify: dueNotifier{c: c, store: store, log: l.log}, Logger: l.log})
 	c.wg.Go(func() { due.Run(bg) })
 	c.wg.Go(func() {
@@ -191,7 +200,7 @@ func (c *consoleParts) newWrapUps(l loaded, store records, scripts *script.Set) 
 	}
 	var err error
 	c.wrapups, err = wrapup.New(wrapup.Options{Store: store, Contacts: store, History: store, Scripts: scripts,
-		Dispositions: c.dispos, WrapUpTime: wc.Time, QueueWrapUp: wc.Queues, Logger: l.log,
+		Dispositions: c.dispos, WrapUpTime: wc.Time, QueueWrapUp: wc.Queues, Logger: l.log, Outbox: c.wuOutbox,
 		SetState: func(ctx context.Context, user, state string) {
 			if _, err := screenpop.PublishState(ctx, c.roster, publish, user, screenpop.Availability(state), ""); err != nil {
 				l.log.Warn("wrap-up: agent state not published", "user", user, "err", err)
@@ -286,6 +295,7 @@ func (c *consoleParts) close(log *slog.Logger) {
 	c.service.Wait()
 	c.calls.wait()
 	c.wrapups.Close()
+	c.wuOutbox.Close()
 	c.outbox.Close()
 	c.hooks.Close()
 	c.hub.Close()

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,13 +20,19 @@ import (
 )
 
 // PostgreSQL stops during live calls and comes back: every call still ends
-// as exactly one activity, the ones from the outage through the outbox.
+// as exactly one activity, the ones from the outage through the outbox; an
+// agent who wraps a call up during the outage keeps working, and the
+// disposition reaches the activity when the database returns.
 func TestDatabaseOutageLosesNoCall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a PostgreSQL server")
 	}
 	pg := testkit.PrivatePostgres(t)
 	data := t.TempDir()
+	dbEnv := []string{"TAMAS_DATABASE_DRIVER=postgres", "TAMAS_DATABASE_URL=" + pg.URL(), "TAMAS_NEW_PASSWORD=agent-password"}
+	if r := tamasEnv(t, context.Background(), data, "", dbEnv, "users", "add", "-username", "neda", "-role", "agent"); r.code != 0 {
+		t.Fatalf("users add: %+v", r)
+	}
 	cfg, err := config.Load("", []string{"TAMAS_DATA_DIR=" + data, "TAMAS_LOG_FORMAT=json",
 		"TAMAS_DATABASE_DRIVER=postgres", "TAMAS_DATABASE_URL=" + pg.URL()})
 	if err != nil {
@@ -37,10 +45,10 @@ func TestDatabaseOutageLosesNoCall(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	readyc, done := make(chan ready, 1), make(chan error, 1)
 	go func() { done <- serve(ctx, l, func(r ready) { readyc <- r }) }()
-	var sipAddr string
+	var sipAddr, base string
 	select {
 	case r := <-readyc:
-		sipAddr = r.SIP[0].String()
+		sipAddr, base = r.SIP[0].String(), "http://"+r.HTTP
 	case err := <-done:
 		t.Fatalf("serve: %v", err)
 	case <-time.After(20 * time.Second):
@@ -101,8 +109,41 @@ func TestDatabaseOutageLosesNoCall(t *testing.T) {
 	}
 	wg.Wait()
 	waitFor(3)
+	// The agent signs in and opens the wrap-up of a call before the outage.
+	jar, _ := cookiejar.New(nil)
+	agent := &agentClient{t: t, base: base, c: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+	if code := agent.call("POST", "/api/v1/session", map[string]string{"username": "neda", "password": "agent-password"}, nil); code != 200 {
+		t.Fatalf("login: %d", code)
+	}
+	var callID string
+	{
+		cctx, ccancel := context.WithTimeout(context.Background(), 3*time.Second)
+		conn, err := pgx.Connect(cctx, pg.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = conn.QueryRow(cctx, `SELECT call_id FROM activities WHERE kind='call' ORDER BY id LIMIT 1`).Scan(&callID)
+		conn.Close(cctx)
+		ccancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code := agent.call("POST", "/api/v1/wrapups", map[string]any{"call_id": callID}, nil); code != 200 {
+		t.Fatalf("open the wrap-up: %d", code)
+	}
 
 	pg.Stop()
+	// The agent writes notes and finishes during the outage: kept, not lost.
+	if code := agent.call("PUT", "/api/v1/wrapups/"+callID+"/notes", map[string]string{"notes": "wants a callback"}, nil); code != 204 {
+		t.Fatalf("notes during the outage: %d", code)
+	}
+	var finished struct {
+		Pending bool `json:"pending"`
+	}
+	if code := agent.call("POST", "/api/v1/wrapups/"+callID+"/finish", map[string]any{"disposition": "callback"}, &finished); code != 200 || !finished.Pending {
+		t.Fatalf("finish during the outage: %d %+v", code, finished)
+	}
 	for i := 3; i < 6; i++ {
 		call(i)
 	}
@@ -122,6 +163,25 @@ func TestDatabaseOutageLosesNoCall(t *testing.T) {
 
 	pg.Start()
 	waitFor(6)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		cctx, ccancel := context.WithTimeout(context.Background(), 3*time.Second)
+		conn, err := pgx.Connect(cctx, pg.URL())
+		var disp, body string
+		if err == nil {
+			err = conn.QueryRow(cctx, `SELECT disposition, body FROM activities WHERE call_id=$1`, callID).Scan(&disp, &body)
+			conn.Close(cctx)
+		}
+		ccancel()
+		if err == nil && disp == "callback" && body == "wants a callback" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the wrap-up from the outage: %q %q (%v)", disp, body, err)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(data, "wrapup-outbox.jsonl")); len(b) != 0 {
+		t.Fatalf("the wrap-up outbox still holds %q", b)
+	}
 	if b, _ := os.ReadFile(outbox); len(b) != 0 {
 		t.Fatalf("the outbox still holds %q", b)
 	}

@@ -121,6 +121,7 @@ func BenchFullCall(b *testing.B, d *crm.Directory, as crm.ActivityStore, scripts
 		{From: "next-step", Answer: []string{"2027-01-06"}, Go: "next"},
 	}
 	details := []byte(`{"direction":"inbound","outcome":"answered","queue":"sales","talk":210000000000}`)
+	notes := "wants a demo"
 	var tick *time.Ticker
 	if rate > 0 {
 		tick = time.NewTicker(time.Duration(float64(time.Second) / rate))
@@ -166,7 +167,7 @@ func BenchFullCall(b *testing.B, d *crm.Directory, as crm.ActivityStore, scripts
 			tasks = []wrapup.FollowUp{{Title: "Call back", DueAt: time.Now().Add(48 * time.Hour)}}
 		}
 		op(func() error {
-			_, err := svc.Finish(ctx, agent, id, wrapup.Finish{Disposition: "callback", Notes: "wants a demo", Tasks: tasks})
+			_, err := svc.Finish(ctx, agent, id, wrapup.Finish{Disposition: "callback", Notes: &notes, Tasks: tasks})
 			return err
 		})
 		calls = append(calls, time.Since(start))

@@ -43,7 +43,9 @@ window.TamasI18n = {
     year: "Year", month: "Month", day: "Day", due_follow_ups: "Due follow-ups", done: "Done",
     timeline: "Timeline", timeline_empty: "Nothing yet.", kind_task: "Follow-up", task_done: "done",
     member: "Member", start_script: "Start the script", more: "More",
-    timeline_failed: "The timeline could not be read.", org_timeline: "Timeline of {name}"
+    timeline_failed: "The timeline could not be read.", org_timeline: "Timeline of {name}",
+    kept_here: "Kept — the database is unavailable; saved when it returns",
+    wrapup_pending: "Kept: {disposition}. It is written when the database returns."
   },
   fa: {
     brand: "تماس", status: "وضعیت", state_available: "آماده", state_break: "استراحت",
@@ -87,6 +89,8 @@ window.TamasI18n = {
     year: "سال", month: "ماه", day: "روز", due_follow_ups: "پیگیری‌های سررسیده", done: "انجام شد",
     timeline: "گاه‌شمار", timeline_empty: "هنوز چیزی نیست.", kind_task: "پیگیری", task_done: "انجام شده",
     member: "عضو", start_script: "شروع اسکریپت", more: "بیشتر",
-    timeline_failed: "گاه‌شمار خوانده نشد.", org_timeline: "گاه‌شمار {name}"
+    timeline_failed: "گاه‌شمار خوانده نشد.", org_timeline: "گاه‌شمار {name}",
+    kept_here: "نگه داشته شد — پایگاه داده در دسترس نیست؛ با بازگشتش ذخیره می‌شود",
+    wrapup_pending: "نگه داشته شد: {disposition}. با بازگشت پایگاه داده ثبت می‌شود."
   }
 };

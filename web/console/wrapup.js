@@ -181,7 +181,7 @@ window.TamasWrapUp = (h) => {
     const w = st.wrapup;
     if (w.done_at) {
       box.append(el("p", { class: "done", dataset: { testid: "wrapup-done" },
-        text: t("wrapup_saved", { disposition: dispositionLabel(st, w.disposition) }) }));
+        text: t(st.pending ? "wrapup_pending" : "wrapup_saved", { disposition: dispositionLabel(st, w.disposition) }) }));
       tick();
       return;
     }
@@ -296,7 +296,7 @@ window.TamasWrapUp = (h) => {
     try {
       const st = await api("POST", path("/step"), body);
       states.set(id, st);
-      setSaved("saved");
+      setSaved(st.unsaved ? "kept_here" : "saved");
       if (callId !== id) return;
       if (go === "stay") drawCues();
       else draw();
@@ -399,6 +399,7 @@ window.TamasWrapUp = (h) => {
         const res = await api("POST", path("/finish"), { disposition: disp.value, notes: notes.value, tasks });
         const st2 = states.get(id);
         st2.wrapup = res.wrapup;
+        st2.pending = !!res.pending;
         followUps.delete(id);
         notesDraft.delete(id);
         if (callId === id) draw();
