@@ -26,8 +26,9 @@ func OpenOutbox(path string) (*Outbox, error) {
 
 // Flush writes waiting activities in order and stops at the first the
 // store cannot take. An activity the store already has (a replay) counts as
-// written; one it refuses as invalid is dropped.
-func (o *Outbox) Flush(ctx context.Context, store crm.ActivityStore) (int, error) {
+// written; one it refuses as invalid is dropped. written, when set, hears
+// of each activity the store took, as stored.
+func (o *Outbox) Flush(ctx context.Context, store crm.ActivityStore, written func(crm.Activity)) (int, error) {
 	return o.Outbox.Flush(ctx, func(ctx context.Context, a crm.Activity) error {
 		err := store.AddActivity(ctx, &a)
 		if errors.Is(err, crm.ErrNotFound) && a.Kind == crm.ActivityCall {
@@ -38,6 +39,9 @@ func (o *Outbox) Flush(ctx context.Context, store crm.ActivityStore) (int, error
 		var fe *crm.FieldError
 		if err != nil && !errors.Is(err, crm.ErrConflict) && !errors.As(err, &fe) {
 			return err
+		}
+		if err == nil && written != nil {
+			written(a)
 		}
 		return nil
 	})

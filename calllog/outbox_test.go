@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +46,7 @@ func TestOutboxKeepsCallsThroughAnOutage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n, err := o.Flush(ctx, st); n != 0 || err == nil {
+	if n, err := o.Flush(ctx, st, nil); n != 0 || err == nil {
 		t.Fatalf("flush while down: %d, %v", n, err)
 	}
 	o.Close()
@@ -57,8 +58,13 @@ func TestOutboxKeepsCallsThroughAnOutage(t *testing.T) {
 	}
 	st = openStore(t, db)
 	defer st.Close()
-	if n, err := o.Flush(ctx, st); n != 4 || err != nil || o.Len() != 0 {
+	var written []string
+	if n, err := o.Flush(ctx, st, func(a crm.Activity) { written = append(written, a.CallID) }); n != 4 || err != nil || o.Len() != 0 {
 		t.Fatalf("flush: %d %v, %d left", n, err, o.Len())
+	}
+	// Each call is announced once, as stored: the replayed one is not.
+	if strings.Join(written, ",") != "c1,c2,c3" {
+		t.Fatalf("announced %v", written)
 	}
 	for _, id := range []string{"c1", "c2", "c3"} {
 		a, err := st.CallActivity(ctx, id)

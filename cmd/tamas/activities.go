@@ -237,7 +237,11 @@ func (a *callActivities) keep(act *crm.Activity) {
 // flush writes what the outbox holds; it runs from the writer and from a
 // timer while the database is down.
 func (a *callActivities) flush(ctx context.Context) (int, error) {
-	n, err := a.outbox.Flush(ctx, a.store)
+	// Activities kept through an outage are announced as they are written,
+	// as the others are.
+	n, err := a.outbox.Flush(ctx, a.store, func(act crm.Activity) {
+		a.hooks.Send(webhook.ActivityCompleted, &act)
+	})
 	if n > 0 {
 		a.written.WithLabelValues("ok").Add(float64(n))
 		a.log.Info("call activities written from the outbox", "count", n, "left", a.outbox.Len())
