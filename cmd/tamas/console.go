@@ -166,7 +166,10 @@ func newConsole(ctx context.Context, l loaded, dir *crm.Directory, reg prometheu
 	})
 	c.wg.Go(func() { c.calls.retry(bg, 2*time.Second) })
 	c.wg.Go(func() { c.wrapups.Run(bg) })
-	due := followup.New(followup.Options{Queue: store, Notify: dueNotifier{c: c, store: store, log: l.log}, Logger: l.log})
+	// Claiming due tasks is one indexed statement: every 5 s costs little
+	// and a callback pops within seconds of its time.
+	due := followup.New(followup.Options{Queue: store, Notify: dueNotifier{c: c, store: store, log: l.log}, Logger: l.log,
+		Every: 5 * time.Second})
 	c.wg.Go(func() { due.Run(bg) })
 	c.wg.Go(func() {
 		t := time.NewTicker(time.Hour)

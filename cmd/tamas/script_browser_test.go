@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/phone"
 	"github.com/tamas-cc/tamas/crm/sqlite"
 )
 
@@ -124,6 +125,43 @@ func TestScriptInABrowser(t *testing.T) {
 		until(`document.querySelector('[data-testid=timeline-view]').hidden`),
 	)
 
+	// A follow-up falls due: it pops on its assignee's console with a
+	// one-click call back (no PBX here, so the console says so) and Done.
+	{
+		db, err := sqlite.Open(context.Background(), n.db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lead, err := crm.NewDirectory(db, mustPhone(t)).Lookup(context.Background(), "+989351112222")
+		if err != nil || len(lead.Matches) != 1 {
+			t.Fatalf("the lead: %+v %v", lead, err)
+		}
+		due := crm.Task{ContactID: lead.Matches[0].Contact.ID, Title: "Call <b>Omid</b> back", DueAt: time.Now().Add(time.Second), Assignee: "ali"}
+		if err := db.AddTask(context.Background(), &due); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		do(t, ctx, "a due follow-up pops",
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid=due-task]`)),
+			until(`document.querySelector('[data-testid=due-task] .n').textContent === 'Call <b>Omid</b> back'`),
+			click(`[data-testid=due-call-back]`),
+			until(`document.querySelector('[data-testid=due-task] [role=status]').textContent === 'Calling out is not available.'`),
+			click(`[data-testid=due-done]`),
+			until(`!document.querySelector('[data-testid=due-task]')`),
+		)
+		db, err = sqlite.Open(context.Background(), n.db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		open, _ := db.OpenTasks(context.Background(), due.ContactID, 10)
+		db.Close()
+		for _, tk := range open {
+			if tk.ID == due.ID {
+				t.Fatal("the follow-up marked done is still open")
+			}
+		}
+	}
+
 	// Persian: a lead calls; the script, its options and the dates are
 	// Persian; a branch on the score leads to the callback date.
 	do(t, ctx, "switch to Persian",
@@ -213,4 +251,13 @@ func TestScriptInABrowser(t *testing.T) {
 	if b.WrapUp.Lang != "fa" || b.WrapUp.Script != "inbound-sales" {
 		t.Fatalf("Persian run = %s/%s", b.WrapUp.Script, b.WrapUp.Lang)
 	}
+}
+
+func mustPhone(t *testing.T) *phone.Normalizer {
+	t.Helper()
+	n, err := phone.New("IR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
