@@ -3,6 +3,7 @@ package web
 import (
 	"cmp"
 	"encoding/csv"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -97,7 +98,7 @@ func (s *Server) exportActivities(w http.ResponseWriter, r *http.Request) error 
 	w.Header().Set("Content-Disposition", `attachment; filename="activities.csv"`)
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"id", "at", "kind", "call_id", "direction", "number", "contact_id", "agent", "queue", "line",
-		"outcome", "duration_s", "disposition", "subject", "body", "script", "score", "answers"})
+		"outcome", "duration_s", "disposition", "subject", "body", "script", "score", "answers", "wrapup_s"})
 	for {
 		page, err := as.ListActivities(r.Context(), q)
 		if err != nil {
@@ -108,15 +109,18 @@ func (s *Server) exportActivities(w http.ResponseWriter, r *http.Request) error 
 		}
 		for _, a := range page {
 			safe := contactcsv.SafeCell
-			var scriptID, score, answers string
+			var scriptID, score, answers, wrapS string
 			if w := a.WrapUp; w != nil && w.Script != "" {
 				scriptID = w.Script + "@" + strconv.Itoa(w.Version)
 				score, answers = strconv.Itoa(w.Score), string(w.Answers)
 			}
+			if d, ok := wrapUpTime(&a); ok {
+				wrapS = strconv.FormatFloat(d.Seconds(), 'f', 0, 64)
+			}
 			cw.Write([]string{strconv.FormatInt(a.ID, 10), a.At.UTC().Format(time.RFC3339), string(a.Kind), safe(a.CallID),
 				a.Direction, safe(a.Number), strconv.FormatInt(a.ContactID, 10), safe(a.Agent), safe(a.Queue), safe(a.Line),
 				a.Outcome, strconv.FormatFloat(a.Duration.Seconds(), 'f', 0, 64), safe(a.Disposition), safe(a.Subject), safe(a.Body),
-				safe(scriptID), score, safe(answers)})
+				safe(scriptID), score, safe(answers), wrapS})
 		}
 		cw.Flush()
 		if err := cw.Error(); err != nil || len(page) < q.Limit {
@@ -175,4 +179,19 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// wrapUpTime is how long the agent took after the call to finish its
+// wrap-up: from the call's end (in its record) to the finish.
+func wrapUpTime(a *crm.Activity) (time.Duration, bool) {
+	if a.WrapUp == nil || !a.WrapUp.Done() || len(a.Details) == 0 {
+		return 0, false
+	}
+	var rec struct {
+		EndedAt time.Time `json:"ended_at"`
+	}
+	if json.Unmarshal(a.Details, &rec) != nil || rec.EndedAt.IsZero() {
+		return 0, false
+	}
+	return max(0, a.WrapUp.DoneAt.Sub(rec.EndedAt)), true
 }

@@ -74,6 +74,12 @@ func TestWrapUpInExportAndTasks(t *testing.T) {
 	if err := h.store.FinishWrapUp(ctx, &w); err != nil {
 		t.Fatal(err)
 	}
+	// The call's record arrives: it ended 90 s before the wrap-up was done.
+	rec := crm.Activity{Kind: crm.ActivityCall, CallID: "w1", At: at.Add(-5 * time.Minute), Outcome: "answered",
+		Details: []byte(`{"ended_at":"` + at.Add(-90*time.Second).Format(time.RFC3339Nano) + `"}`)}
+	if err := h.store.AddActivity(ctx, &rec); err != nil {
+		t.Fatal(err)
+	}
 	b := h.client()
 	b.login("ali", "ali-password")
 	var page struct {
@@ -89,7 +95,7 @@ func TestWrapUpInExportAndTasks(t *testing.T) {
 	rows, err := csv.NewReader(resp.Body).ReadAll()
 	resp.Body.Close()
 	if err != nil || len(rows) != 2 || rows[0][15] != "script" || rows[1][15] != "inbound-sales@2" || rows[1][16] != "75" ||
-		!strings.HasPrefix(rows[1][17], "{") {
+		!strings.HasPrefix(rows[1][17], "{") || rows[0][18] != "wrapup_s" || rows[1][18] != "90" {
 		t.Fatalf("export: %v %q", err, rows)
 	}
 	var tasks struct {
