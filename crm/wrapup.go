@@ -17,6 +17,10 @@ type WrapUp struct {
 	CallID    string `json:"call_id"`
 	ContactID int64  `json:"contact_id,omitempty"`
 	Agent     string `json:"agent"`
+	// Line and Queue are the call's, for the script's fields and the
+	// queue's wrap-up time.
+	Line  string `json:"line,omitempty"`
+	Queue string `json:"queue,omitempty"`
 	// Script, Version and Lang name the script run; Step is where the agent
 	// is, Path the steps reached to get there.
 	Script  string   `json:"script,omitempty"`
@@ -85,7 +89,7 @@ func (w *WrapUp) Validate() error {
 		name, v string
 		max     int
 	}{
-		{"agent", w.Agent, 200}, {"script", w.Script, 200}, {"lang", w.Lang, 10}, {"step", w.Step, 200},
+		{"agent", w.Agent, 200}, {"line", w.Line, 200}, {"queue", w.Queue, 200}, {"script", w.Script, 200}, {"lang", w.Lang, 10}, {"step", w.Step, 200},
 		{"disposition", w.Disposition, 200}, {"notes", w.Notes, MaxActivityBody},
 	} {
 		if !utf8.ValidString(f.v) || len(f.v) > f.max {

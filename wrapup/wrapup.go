@@ -99,6 +99,7 @@ type Service struct {
 type fieldsKey struct {
 	call    string
 	contact int64
+	agent   string
 }
 
 // maxCachedFields bounds the fields cache; past it the cache starts over.
@@ -207,7 +208,8 @@ func (s *Service) Open(ctx context.Context, a Agent, c Call) (*State, error) {
 	s.fieldsMu.Unlock()
 	switch {
 	case errors.Is(err, crm.ErrNotFound):
-		w = &crm.WrapUp{CallID: c.ID, ContactID: c.ContactID, Agent: a.Username, StartedAt: c.StartedAt}
+		w = &crm.WrapUp{CallID: c.ID, ContactID: c.ContactID, Agent: a.Username, Line: c.Line, Queue: c.Queue,
+			StartedAt: c.StartedAt}
 		if w.StartedAt.IsZero() || w.StartedAt.After(s.now()) {
 			w.StartedAt = s.now()
 		}
@@ -219,11 +221,13 @@ func (s *Service) Open(ctx context.Context, a Agent, c Call) (*State, error) {
 			w.Script, w.Version, w.Lang = sc.ID, sc.Version, sc.Lang
 		}
 		w.Answers = json.RawMessage(`{}`)
-		run, err := s.run(ctx, a, w, c.Line)
+		run, err := s.run(ctx, a, w)
 		if err != nil {
 			return nil, err
 		}
-		s.keepRun(w, run)
+		if err := s.keepRun(w, run); err != nil {
+			return nil, err
+		}
 		if err := s.save(ctx, w); err != nil {
 			return nil, err
 		}
@@ -241,11 +245,11 @@ func (s *Service) Open(ctx context.Context, a Agent, c Call) (*State, error) {
 			return nil, err
 		}
 	}
-	run, err := s.run(ctx, a, w, c.Line)
+	run, err := s.run(ctx, a, w)
 	if err != nil {
 		return nil, err
 	}
-	return s.state(ctx, a, w, run, c.Queue), nil
+	return s.state(ctx, a, w, run, w.Queue), nil
 }
 
 // draft returns the call's wrap-up: this node's copy, else the store's.
@@ -269,9 +273,25 @@ func (s *Service) keep(w *crm.WrapUp) {
 	s.fieldsMu.Lock()
 	defer s.fieldsMu.Unlock()
 	if len(s.drafts) >= maxCachedFields {
-		clear(s.drafts)
+		// Start over, but never drop what only this node holds: answers
+		// the database has not taken, or a finish waiting in the outbox.
+		for id, d := range s.drafts {
+			if !s.dirty[id] && !d.Done() {
+				delete(s.drafts, id)
+			}
+		}
 	}
 	s.drafts[w.CallID] = *w
+}
+
+// forgetClean drops the call's copy unless it holds answers the database
+// has not taken.
+func (s *Service) forgetClean(callID string) {
+	s.fieldsMu.Lock()
+	defer s.fieldsMu.Unlock()
+	if !s.dirty[callID] {
+		delete(s.drafts, callID)
+	}
 }
 
 func (s *Service) forget(callID string) {
@@ -329,7 +349,7 @@ func (s *Service) owns(a Agent, w *crm.WrapUp) error {
 }
 
 // run rebuilds the script run of a wrap-up; nil when it has no script.
-func (s *Service) run(ctx context.Context, a Agent, w *crm.WrapUp, line string) (*script.Run, error) {
+func (s *Service) run(ctx context.Context, a Agent, w *crm.WrapUp) (*script.Run, error) {
 	if w.Script == "" || s.o.Scripts == nil {
 		return nil, nil
 	}
@@ -343,21 +363,21 @@ func (s *Service) run(ctx context.Context, a Agent, w *crm.WrapUp, line string) 
 			return nil, fmt.Errorf("wrapup: call %s answers: %w", w.CallID, err)
 		}
 	}
-	sctx := s.callFields(ctx, a, w.CallID, w.ContactID, line)
+	sctx := s.callFields(ctx, a, w)
 	sctx.Answers = answers
 	return sc.Resume(sctx, w.Path), nil
 }
 
 // callFields returns the call's script fields, cached per call and contact.
-func (s *Service) callFields(ctx context.Context, a Agent, callID string, contactID int64, line string) script.Context {
-	k := fieldsKey{callID, contactID}
+func (s *Service) callFields(ctx context.Context, a Agent, w *crm.WrapUp) script.Context {
+	k := fieldsKey{w.CallID, w.ContactID, a.Username}
 	s.fieldsMu.Lock()
 	c, ok := s.fields[k]
 	s.fieldsMu.Unlock()
 	if ok {
 		return c
 	}
-	c = s.readFields(ctx, a, contactID, line)
+	c = s.readFields(ctx, a, w.ContactID, w.Line)
 	s.fieldsMu.Lock()
 	if len(s.fields) >= maxCachedFields {
 		clear(s.fields)
@@ -411,14 +431,19 @@ func (s *Service) readFields(ctx context.Context, a Agent, contactID int64, line
 	return out
 }
 
-func (s *Service) keepRun(w *crm.WrapUp, run *script.Run) {
+func (s *Service) keepRun(w *crm.WrapUp, run *script.Run) error {
 	if run == nil {
-		return
+		return nil
+	}
+	answers, err := json.Marshal(run.Ctx.Answers)
+	if err != nil {
+		return fmt.Errorf("wrapup: call %s answers: %w", w.CallID, err)
 	}
 	w.Path = slices.Clone(run.Path)
 	w.Step = w.Path[len(w.Path)-1]
-	w.Answers, _ = json.Marshal(run.Ctx.Answers)
+	w.Answers = answers
 	w.Score = run.Score()
+	return nil
 }
 
 func (s *Service) state(ctx context.Context, a Agent, w *crm.WrapUp, run *script.Run, queue string) *State {
@@ -463,7 +488,7 @@ func (s *Service) Step(ctx context.Context, a Agent, callID string, m Move) (*St
 	if w.Done() {
 		return nil, fmt.Errorf("call %s: the wrap-up is finished: %w", callID, crm.ErrConflict)
 	}
-	run, err := s.run(ctx, a, w, "")
+	run, err := s.run(ctx, a, w)
 	if err != nil {
 		return nil, err
 	}
@@ -490,11 +515,13 @@ func (s *Service) Step(ctx context.Context, a Agent, callID string, m Move) (*St
 	if err != nil {
 		return nil, &crm.FieldError{Field: "step", Reason: strings.TrimPrefix(err.Error(), script.ErrAnswer.Error()+": ")}
 	}
-	s.keepRun(w, run)
+	if err := s.keepRun(w, run); err != nil {
+		return nil, err
+	}
 	if err := s.save(ctx, w); err != nil {
 		return nil, err
 	}
-	return s.state(ctx, a, w, run, ""), nil
+	return s.state(ctx, a, w, run, w.Queue), nil
 }
 
 // Notes saves the agent's notes as they type.
@@ -545,7 +572,7 @@ func (s *Service) Finish(ctx context.Context, a Agent, callID string, f Finish) 
 	if !slices.ContainsFunc(s.o.Dispositions, func(d Disposition) bool { return d.Code == f.Disposition }) {
 		return nil, &crm.FieldError{Field: "disposition", Reason: fmt.Sprintf("%q is not one of the configured dispositions", f.Disposition)}
 	}
-	run, err := s.run(ctx, a, w, "")
+	run, err := s.run(ctx, a, w)
 	if err != nil {
 		return nil, err
 	}
@@ -557,8 +584,11 @@ func (s *Service) Finish(ctx context.Context, a Agent, callID string, f Finish) 
 			f.Status = crm.Status(run.Outcome().Status)
 		}
 		// Only the answers on the way taken are kept.
-		w.Answers, _ = json.Marshal(run.Answers())
-		w.Score = run.Score()
+		answers, err := json.Marshal(run.Answers())
+		if err != nil {
+			return nil, fmt.Errorf("wrapup: call %s answers: %w", callID, err)
+		}
+		w.Answers, w.Score = answers, run.Score()
 	}
 	w.Disposition, w.Status = f.Disposition, f.Status
 	if f.Notes != nil {
@@ -580,8 +610,9 @@ func (s *Service) Finish(ctx context.Context, a Agent, callID string, f Finish) 
 		if s.o.Outbox != nil && outage(ctx, err) {
 			return s.keepFinish(ctx, w, err)
 		}
-		// The copy may be stale, or now half-changed: read afresh next time.
-		s.forget(callID)
+		// The copy may be stale, or now half-changed: read afresh next
+		// time, unless it holds answers only this node has.
+		s.forgetClean(callID)
 		return nil, err
 	}
 	s.forget(callID)
@@ -605,7 +636,7 @@ func (s *Service) Finish(ctx context.Context, a Agent, callID string, f Finish) 
 // agent is done and free, Run writes it when the database returns.
 func (s *Service) keepFinish(ctx context.Context, w *crm.WrapUp, cause error) (*Done, error) {
 	if err := s.o.Outbox.Append(*w); err != nil {
-		s.forget(w.CallID)
+		s.forgetClean(w.CallID)
 		return nil, fmt.Errorf("finish wrap-up: %w (and the outbox: %v)", cause, err)
 	}
 	s.keep(w) // done: later moves are refused
@@ -651,8 +682,31 @@ func (s *Service) Retry(ctx context.Context) error {
 					s.o.Finished(ctx, &w)
 				}
 			case errors.Is(err, crm.ErrConflict):
-				// Finished already: the first attempt did commit.
+				cur, rerr := s.o.Store.WrapUp(ctx, w.CallID)
+				if rerr != nil {
+					return rerr
+				}
+				if cur.Done() {
+					// Finished already: the first attempt did commit, or
+					// another node finished it.
+					s.log.InfoContext(ctx, "wrap-up from the outbox was already finished", "call", w.CallID)
+					s.forget(w.CallID)
+					return nil
+				}
+				// A draft saved elsewhere after this node's copy: the
+				// agent's finish is their last word on the call.
+				w.Rev = cur.Rev
+				if w.Notes == "" {
+					w.Notes = cur.Notes
+				}
+				if err := s.o.Store.FinishWrapUp(ctx, &w); err != nil {
+					return err
+				}
+				s.log.InfoContext(ctx, "wrap-up written from the outbox over a later draft", "call", w.CallID)
 				s.forget(w.CallID)
+				if s.o.Finished != nil {
+					s.o.Finished(ctx, &w)
+				}
 			case errors.As(err, &fe), errors.Is(err, crm.ErrNotFound):
 				s.log.ErrorContext(ctx, "wrap-up from the outbox refused", "call", w.CallID, "err", err)
 				s.forget(w.CallID)
@@ -733,14 +787,20 @@ func (s *Service) CallEnded(ctx context.Context, username, queue string) {
 	if t := s.timers[username]; t != nil {
 		t.Stop()
 	}
-	s.timers[username] = time.AfterFunc(d, func() {
+	var timer *time.Timer
+	timer = time.AfterFunc(d, func() {
 		s.mu.Lock()
-		delete(s.timers, username)
+		current := s.timers[username] == timer
+		if current {
+			delete(s.timers, username)
+		}
 		s.mu.Unlock()
-		if s.o.StateOf == nil || s.o.StateOf(username) == "wrapup" {
+		// A timer replaced by a later call's does nothing: that one decides.
+		if current && (s.o.StateOf == nil || s.o.StateOf(username) == "wrapup") {
 			s.o.SetState(context.WithoutCancel(ctx), username, "available")
 		}
 	})
+	s.timers[username] = timer
 }
 
 // release makes an agent in wrap-up available now.

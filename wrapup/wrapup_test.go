@@ -391,3 +391,48 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Fatal("the outbox still holds the finish")
 	}
 }
+
+// A finish kept through an outage by a node whose copy another node had
+// overtaken is still written: the agent's finish is their last word.
+func TestKeptFinishOverALaterDraft(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	box, err := outbox.Open[crm.WrapUp](filepath.Join(t.TempDir(), "box.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer box.Close()
+	sw := &swappable{st: f.store}
+	o := f.opts
+	o.Store, o.Outbox = sw, box
+	nodeA, _ := wrapup.New(o)
+	nodeB, _ := wrapup.New(f.opts) // straight on the database
+	if _, err := nodeA.Open(ctx, sara, wrapup.Call{ID: "k1", ContactID: f.contact.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nodeB.Notes(ctx, sara, "k1", "from the other node"); err != nil {
+		t.Fatal(err)
+	}
+	down, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gone.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	down.Close()
+	sw.mu.Lock()
+	sw.st = down // node A loses the database
+	sw.mu.Unlock()
+	done, err := nodeA.Finish(ctx, sara, "k1", wrapup.Finish{Disposition: "solved"})
+	if err != nil || !done.Pending {
+		t.Fatalf("finish during the outage: %+v (%v)", done, err)
+	}
+	sw.mu.Lock()
+	sw.st = f.store
+	sw.mu.Unlock()
+	if err := nodeA.Retry(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w, err := f.store.WrapUp(ctx, "k1")
+	if err != nil || !w.Done() || w.Disposition != "solved" || w.Notes != "from the other node" || box.Len() != 0 {
+		t.Fatalf("after the outage: %+v (%v), %d waiting", w, err, box.Len())
+	}
+}

@@ -3,6 +3,7 @@ package script
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -148,7 +149,7 @@ func (s *Script) Check(stepID string, raw []string) (Value, error) {
 		return Value{Choices: out}, nil
 	case Number:
 		n, err := strconv.ParseFloat(one, 64)
-		if err != nil || n != n {
+		if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
 			return Value{}, bad("%q is not a number", one)
 		}
 		if (q.Min != nil && n < *q.Min) || (q.Max != nil && n > *q.Max) {

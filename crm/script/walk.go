@@ -87,7 +87,10 @@ func (r *Run) Forward() error {
 			return bad("step %q needs an answer", cur.ID)
 		}
 	}
-	next, err := r.Script.Next(cur.ID, r.Ctx)
+	// Branches see only the answers on the way taken, as the score does.
+	ctx := r.Ctx
+	ctx.Answers = r.Answers()
+	next, err := r.Script.Next(cur.ID, ctx)
 	if err != nil {
 		return err
 	}
@@ -190,7 +193,7 @@ func (r *Run) View(elapsed time.Duration) View {
 		}
 		v.Steps = append(v.Steps, sv)
 	}
-	v.Cues = r.Script.DueCues(elapsed, r.Current().ID, r.Ctx.Answers)
+	v.Cues = r.Script.DueCues(elapsed, r.Current().ID, v.Answers)
 	if v.Cues == nil {
 		v.Cues = []string{}
 	}

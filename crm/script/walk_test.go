@@ -43,6 +43,11 @@ func TestWalkQualifiedLead(t *testing.T) {
 	if err := r.Answer("need-size", []string{"lots"}); !errors.Is(err, ErrAnswer) {
 		t.Fatalf("a word for a number: %v", err)
 	}
+	for _, bad := range []string{"Inf", "-Inf", "NaN", "1e999"} {
+		if err := r.Answer("need-size", []string{bad}); !errors.Is(err, ErrAnswer) {
+			t.Fatalf("%s for a number: %v", bad, err)
+		}
+	}
 	must(r.Answer("need-size", []string{"12"}))
 	must(r.Forward())
 	must(r.Answer("authority", []string{"caller"}))
