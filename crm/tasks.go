@@ -7,6 +7,8 @@ import (
 
 // TaskQuery filters ListTasks. Zero values mean no filter.
 type TaskQuery struct {
+	// ID picks one task.
+	ID        int64
 	ContactID int64
 	Assignee  string
 	// Open keeps only tasks not done.

@@ -110,6 +110,12 @@ func TestWrapUpInExportAndTasks(t *testing.T) {
 	if r := b.do("GET", "/api/v1/tasks?due_before=soon", "", nil, &eb); r.StatusCode != 400 || eb.Error.Field != "due_before" {
 		t.Fatalf("bad due_before: %d %+v", r.StatusCode, eb)
 	}
+	// Another agent may not close ali's follow-up.
+	nima := h.client()
+	nima.login("nima", "nima-password")
+	if r := nima.do("POST", "/api/v1/tasks/"+itoa(tasks.Tasks[0].ID)+"/done", "", csrf, nil); r.StatusCode != 403 {
+		t.Fatalf("another agent's follow-up: %d", r.StatusCode)
+	}
 	if r := b.do("POST", "/api/v1/tasks/"+itoa(tasks.Tasks[0].ID)+"/done", "", csrf, nil); r.StatusCode != 204 {
 		t.Fatalf("done: %d", r.StatusCode)
 	}

@@ -3,7 +3,10 @@ package web
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/tamas-cc/tamas/crm"
 
 	"github.com/tamas-cc/tamas/account"
 	"github.com/tamas-cc/tamas/wrapup"
@@ -35,6 +38,24 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) error {
 	as, err := s.activityStore()
 	if err != nil {
 		return err
+	}
+	// An agent closes their own follow-ups and unassigned ones; a
+	// supervisor anyone's.
+	if su := userFrom(r.Context()); su != nil && !su.user.Role.Allows(account.RoleSupervisor) {
+		tl, ok := as.(crm.TaskLister)
+		if !ok {
+			return errorf(http.StatusServiceUnavailable, "unavailable", "this store lists no tasks")
+		}
+		list, err := tl.ListTasks(r.Context(), crm.TaskQuery{ID: id, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			return crm.ErrNotFound
+		}
+		if a := list[0].Assignee; a != "" && !strings.EqualFold(a, su.user.Username) {
+			return errorf(http.StatusForbidden, "forbidden", "this follow-up is another agent's")
+		}
 	}
 	if err := as.CompleteTask(r.Context(), id, time.Now()); err != nil {
 		return err

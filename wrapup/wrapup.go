@@ -21,7 +21,8 @@ import (
 	"github.com/tamas-cc/tamas/outbox"
 )
 
-// ErrForbidden is returned when an agent acts on another agent's wrap-up.
+// ErrForbidden is returned when an agent acts on another agent's wrap-up,
+// or opens one for a call they did not have.
 var ErrForbidden = errors.New("wrapup: the call is another agent's")
 
 // Contacts reads the caller's record, for the script's fields.
@@ -70,6 +71,9 @@ type Options struct {
 	Outbox *outbox.Outbox[crm.WrapUp]
 	// RetryEvery is how often Run retries (2s).
 	RetryEvery time.Duration
+	// MayOpen reports whether an agent had a call and may start its
+	// wrap-up (nil: anyone); supervisors may always.
+	MayOpen func(ctx context.Context, callID, username string) bool
 	Logger     *slog.Logger
 	Now        func() time.Time
 }
@@ -208,6 +212,9 @@ func (s *Service) Open(ctx context.Context, a Agent, c Call) (*State, error) {
 	s.fieldsMu.Unlock()
 	switch {
 	case errors.Is(err, crm.ErrNotFound):
+		if !a.Supervisor && s.o.MayOpen != nil && !s.o.MayOpen(ctx, c.ID, a.Username) {
+			return nil, ErrForbidden
+		}
 		w = &crm.WrapUp{CallID: c.ID, ContactID: c.ContactID, Agent: a.Username, Line: c.Line, Queue: c.Queue,
 			StartedAt: c.StartedAt}
 		if w.StartedAt.IsZero() || w.StartedAt.After(s.now()) {

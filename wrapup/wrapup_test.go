@@ -436,3 +436,29 @@ func TestKeptFinishOverALaterDraft(t *testing.T) {
 		t.Fatalf("after the outage: %+v (%v), %d waiting", w, err, box.Len())
 	}
 }
+
+// An agent may start the wrap-up only of a call they had; a supervisor of
+// any.
+func TestOnlyTheAgentsCall(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	o := f.opts
+	o.MayOpen = func(_ context.Context, callID, user string) bool { return callID == "mine" && user == "sara" }
+	svc, _ := wrapup.New(o)
+	bob := wrapup.Agent{Username: "bob"}
+	if _, err := svc.Open(ctx, bob, wrapup.Call{ID: "mine", ContactID: f.contact.ID}); !errors.Is(err, wrapup.ErrForbidden) {
+		t.Fatalf("another agent's call: %v", err)
+	}
+	if _, err := svc.Open(ctx, sara, wrapup.Call{ID: "made-up"}); !errors.Is(err, wrapup.ErrForbidden) {
+		t.Fatalf("a call nobody had: %v", err)
+	}
+	if _, err := f.store.WrapUp(ctx, "mine"); !errors.Is(err, crm.ErrNotFound) {
+		t.Fatalf("a refused open stored a draft: %v", err)
+	}
+	if _, err := svc.Open(ctx, sara, wrapup.Call{ID: "mine"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Open(ctx, wrapup.Agent{Username: "boss", Supervisor: true}, wrapup.Call{ID: "other"}); err != nil {
+		t.Fatalf("a supervisor: %v", err)
+	}
+}

@@ -45,6 +45,7 @@ type consoleParts struct {
 	hub      *push.Hub
 	calls    *callActivities
 	wrapups  *wrapup.Service
+	index    *screenpop.CallIndex
 	dispos   []wrapup.Disposition
 	outbox   *calllog.Outbox
 	wuOutbox *outbox.Outbox[crm.WrapUp]
@@ -140,6 +141,9 @@ func newConsole(ctx context.Context, l loaded, dir *crm.Directory, reg prometheu
 	if n := c.wuOutbox.Len(); n > 0 {
 		l.log.Info("wrap-ups waiting in the outbox from the last run", "count", n)
 	}
+	if c.index, err = screenpop.WatchCalls(context.WithoutCancel(ctx), c.bus); err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
 	if err := c.newWrapUps(l, store, chooser.set); err != nil {
 		return nil, err
 	}
@@ -210,6 +214,15 @@ func (c *consoleParts) newWrapUps(l loaded, store records, scripts *script.Set) 
 			}
 		},
 		StateOf: func(user string) string { return string(c.roster.Get(user).State) },
+		// The agent the call's pop went to or who answered it; once the
+		// pop is forgotten, the agent its activity names.
+		MayOpen: func(ctx context.Context, callID, user string) bool {
+			if known, ok := c.index.Allowed(callID, user); known {
+				return ok
+			}
+			a, err := store.CallActivity(ctx, callID)
+			return err == nil && a.Agent == user
+		},
 		Finished: func(ctx context.Context, w *crm.WrapUp) {
 			if a, err := store.CallActivity(ctx, w.CallID); err == nil {
 				c.hooks.Send(webhook.ActivityCompleted, a)
@@ -298,6 +311,7 @@ func (c *consoleParts) close(log *slog.Logger) {
 	c.service.Wait()
 	c.calls.wait()
 	c.wrapups.Close()
+	c.index.Close()
 	c.wuOutbox.Close()
 	c.outbox.Close()
 	c.hooks.Close()

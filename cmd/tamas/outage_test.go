@@ -40,6 +40,7 @@ func TestDatabaseOutageLosesNoCall(t *testing.T) {
 	}
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.SIP.Enabled, cfg.SIP.Listen = true, []string{"udp:127.0.0.1:0"}
+	cfg.Console.Routes = []config.Route{{Line: "*", Agents: []string{"neda"}}} // her calls, so her wrap-ups
 	logs := &testkit.SyncBuffer{}
 	l := loaded{cfg: cfg, log: newLogger(cfg.Log, logs, false)}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -75,6 +75,8 @@ func testListTasksFilters(t *testing.T, d *crm.Directory, as crm.ActivityStore, 
 		want []int64
 	}{
 		{"all", crm.TaskQuery{}, []int64{a1.ID, b1.ID, a2.ID, b2.ID, a3.ID}},
+		{"one", crm.TaskQuery{ID: a2.ID}, []int64{a2.ID}},
+		{"unknown one", crm.TaskQuery{ID: b2.ID + 1000}, []int64{}},
 		{"contact", crm.TaskQuery{ContactID: c.ID}, []int64{a1.ID, a2.ID, a3.ID}},
 		{"other contact", crm.TaskQuery{ContactID: other.ID}, []int64{b1.ID, b2.ID}},
 		{"unknown contact", crm.TaskQuery{ContactID: other.ID + 1000}, []int64{}},

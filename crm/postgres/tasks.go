@@ -19,6 +19,9 @@ func (s *Store) ListTasks(ctx context.Context, q crm.TaskQuery) ([]crm.Task, err
 		args = append(args, v)
 		where = append(where, fmt.Sprintf(cond, len(args)))
 	}
+	if q.ID > 0 {
+		add("id = $%d", q.ID)
+	}
 	if q.ContactID > 0 {
 		add("contact_id = $%d", q.ContactID)
 	}

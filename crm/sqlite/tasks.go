@@ -18,6 +18,9 @@ func (s *Store) ListTasks(ctx context.Context, q crm.TaskQuery) ([]crm.Task, err
 	var where []string
 	var args []any
 	add := func(cond string, v ...any) { where, args = append(where, cond), append(args, v...) }
+	if q.ID > 0 {
+		add("id = ?", q.ID)
+	}
 	if q.ContactID > 0 {
 		add("contact_id = ?", q.ContactID)
 	}

@@ -1,0 +1,88 @@
+package screenpop
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sync"
+	"time"
+)
+
+// CallIndex remembers, for recent calls, whom their pops went to and who
+// answered. It follows the supervisors' channel, which carries every pop
+// from every node, so any node can tell whether an agent had a call —
+// whichever node caught it.
+type CallIndex struct {
+	mu     sync.Mutex
+	calls  map[string]indexedCall
+	maxAge time.Duration
+	cancel func()
+}
+
+type indexedCall struct {
+	agents     []string
+	answeredBy string
+	at         time.Time
+}
+
+// maxIndexedCalls bounds the index; past it, calls older than maxAge go.
+const maxIndexedCalls = 50000
+
+// WatchCalls starts an index over bus's pops; Close stops it.
+func WatchCalls(ctx context.Context, bus Bus) (*CallIndex, error) {
+	ix := &CallIndex{calls: map[string]indexedCall{}, maxAge: 12 * time.Hour}
+	cancel, err := bus.Subscribe(ctx, SupervisorChannel, ix.add)
+	if err != nil {
+		return nil, err
+	}
+	ix.cancel = cancel
+	return ix, nil
+}
+
+func (ix *CallIndex) add(m Message) {
+	if m.Data == nil {
+		return // a resync hint: an index may miss a pop; callers fall back
+	}
+	var env Envelope
+	if json.Unmarshal(m.Data, &env) != nil || env.Kind != "pop" || env.Pop == nil || env.Pop.ID == "" {
+		return
+	}
+	p := env.Pop
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if len(ix.calls) >= maxIndexedCalls {
+		cutoff := time.Now().Add(-ix.maxAge)
+		for id, c := range ix.calls {
+			if c.at.Before(cutoff) {
+				delete(ix.calls, id)
+			}
+		}
+		if len(ix.calls) >= maxIndexedCalls {
+			clear(ix.calls)
+		}
+	}
+	ix.calls[p.ID] = indexedCall{agents: slices.Clone(p.Agents), answeredBy: p.AnsweredBy, at: time.Now()}
+}
+
+// Allowed reports whether the index knows the call and, if so, whether
+// username had it: the agent who answered, or before anyone answered (or
+// when the PBX does not say), an agent the pop went to.
+func (ix *CallIndex) Allowed(callID, username string) (known, allowed bool) {
+	ix.mu.Lock()
+	c, ok := ix.calls[callID]
+	ix.mu.Unlock()
+	if !ok {
+		return false, false
+	}
+	if c.answeredBy != "" {
+		return true, c.answeredBy == username
+	}
+	return true, slices.Contains(c.agents, username)
+}
+
+// Close stops following the bus.
+func (ix *CallIndex) Close() {
+	if ix.cancel != nil {
+		ix.cancel()
+	}
+}
