@@ -74,8 +74,8 @@ type Options struct {
 	// MayOpen reports whether an agent had a call and may start its
 	// wrap-up (nil: anyone); supervisors may always.
 	MayOpen func(ctx context.Context, callID, username string) bool
-	Logger     *slog.Logger
-	Now        func() time.Time
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Service runs wrap-ups. Moves on one call are serialised on this node.
