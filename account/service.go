@@ -47,6 +47,9 @@ type Service struct {
 
 	mu      sync.Mutex
 	checked map[[sha256.Size]byte]checkedSession
+	// gen counts logouts and user changes: a check that overlapped one
+	// is not cached, or it could bring back a session just ended.
+	gen uint64
 }
 
 // checkedSession is a session the store vouched for at a moment.
@@ -248,6 +251,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*User, *Sessi
 	now := s.o.Now()
 	s.mu.Lock()
 	c, cached := s.checked[key]
+	gen := s.gen
 	s.mu.Unlock()
 	if cached && now.Sub(c.at) < s.o.Recheck && now.Before(c.session.ExpiresAt) {
 		u, ss := c.user, c.session
@@ -271,10 +275,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*User, *Sessi
 		return nil, nil, err
 	}
 	s.mu.Lock()
-	if len(s.checked) >= maxCheckedSessions {
-		clear(s.checked)
+	if s.gen == gen {
+		if len(s.checked) >= maxCheckedSessions {
+			clear(s.checked)
+		}
+		s.checked[key] = checkedSession{user: *u, session: *ss, at: now}
 	}
-	s.checked[key] = checkedSession{user: *u, session: *ss, at: now}
 	s.mu.Unlock()
 	return u, ss, nil
 }
@@ -286,6 +292,7 @@ func (s *Service) UpdateUser(ctx context.Context, u *User) error {
 		return err
 	}
 	s.mu.Lock()
+	s.gen++
 	for k, c := range s.checked {
 		if c.user.ID == u.ID {
 			delete(s.checked, k)
@@ -297,6 +304,7 @@ func (s *Service) UpdateUser(ctx context.Context, u *User) error {
 
 func (s *Service) forget(key [sha256.Size]byte) {
 	s.mu.Lock()
+	s.gen++
 	delete(s.checked, key)
 	s.mu.Unlock()
 }
@@ -308,8 +316,11 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 		return nil
 	}
 	h := tokenHash(token)
+	// Deleted first, then forgotten: a check racing with the logout either
+	// reads the deleted session or is not cached.
+	err := s.store.DeleteSession(ctx, h)
 	s.forget([sha256.Size]byte(h))
-	return s.store.DeleteSession(ctx, h)
+	return err
 }
 
 func wellFormed(token string) bool {
