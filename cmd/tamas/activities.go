@@ -204,6 +204,11 @@ func (a *callActivities) write(ctx context.Context, rec calllog.Record) {
 		}
 	}
 	err := a.store.AddActivity(ctx, act)
+	if errors.Is(err, crm.ErrNotFound) && act.ContactID > 0 {
+		// The contact was deleted since the lookup: the call is still logged.
+		act.ContactID = 0
+		err = a.store.AddActivity(ctx, act)
+	}
 	var fe *crm.FieldError
 	switch {
 	case err == nil:

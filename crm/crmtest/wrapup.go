@@ -183,6 +183,26 @@ func testWrapUpBeforeCallRecord(t *testing.T, d *crm.Directory, as crm.ActivityS
 	if err != nil || len(list) != 1 {
 		t.Fatalf("%d call activities (%v), want 1", len(list), err)
 	}
+
+	// The contact is deleted between the finish and the call's record:
+	// the record names a dead contact (refused), then none (merged).
+	gone := newLead(t, d, "Gone", crm.StatusLead)
+	w3 := crm.WrapUp{CallID: "w-3", ContactID: gone.ID, Agent: "agent2", Disposition: "resolved", StartedAt: at, DoneAt: at}
+	if err := ws.FinishWrapUp(ctx(t), &w3); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Store().DeleteContact(ctx(t), gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	rec3 := crm.Activity{Kind: crm.ActivityCall, CallID: "w-3", ContactID: gone.ID, At: at, Outcome: "answered",
+		Details: []byte(`{"talk":1}`)}
+	if err := as.AddActivity(ctx(t), &rec3); !errors.Is(err, crm.ErrNotFound) {
+		t.Fatalf("a record for a deleted contact: %v", err)
+	}
+	rec3.ContactID = 0
+	if err := as.AddActivity(ctx(t), &rec3); err != nil || rec3.Outcome != "answered" || rec3.Disposition != "resolved" {
+		t.Fatalf("the record without its contact: %+v (%v)", rec3, err)
+	}
 }
 
 func testWrapUpRefused(t *testing.T, d *crm.Directory, as crm.ActivityStore) {

@@ -64,11 +64,14 @@ func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
 	}
 	// Nothing inserted: a dead contact, or the call is already recorded.
 	if a.Kind == crm.ActivityCall && a.CallID != "" {
-		err := s.pool.QueryRow(ctx, `SELECT id FROM activities WHERE kind='call' AND call_id=$1 AND call_id <> ''`, a.CallID).Scan(&id)
-		if err == nil {
+		var early bool
+		err := s.pool.QueryRow(ctx, `SELECT id, `+earlyWrapUp+` FROM activities WHERE kind='call' AND call_id=$1
+			AND call_id <> ''`, a.CallID).Scan(&id, &early)
+		if err == nil && !early {
 			a.ID = id
 			return fmt.Errorf("call %s already has activity %d: %w", a.CallID, id, crm.ErrConflict)
 		}
+		// An early row the record could not fill: its contact is gone.
 	}
 	return fmt.Errorf("contact %d: %w", a.ContactID, crm.ErrNotFound)
 }
