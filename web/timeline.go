@@ -3,8 +3,11 @@ package web
 import (
 	"cmp"
 	"context"
+	"errors"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tamas-cc/tamas/account"
@@ -99,12 +102,10 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var before time.Time
-	if raw := r.URL.Query().Get("before"); raw != "" {
-		if before, err = time.Parse(time.RFC3339, raw); err != nil {
-			return &apiError{Status: http.StatusBadRequest, Code: "invalid", Field: "before",
-				Message: "before must be an RFC 3339 time"}
-		}
+	cursor, err := parseCursor(r.URL.Query().Get("before"))
+	if err != nil {
+		return &apiError{Status: http.StatusBadRequest, Code: "invalid", Field: "before",
+			Message: "before must be an RFC 3339 time or the next of the previous page"}
 	}
 	ts, err := s.timelineStore()
 	if err != nil {
@@ -129,7 +130,7 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) error {
 			subjects = append(subjects, subject{m.ID, &timelineMember{ID: m.ID, DisplayName: m.DisplayName()}})
 		}
 	}
-	tl := &timelineBuilder{before: before}
+	tl := &timelineBuilder{cursor: cursor}
 	for _, sub := range subjects {
 		if err := tl.read(r.Context(), ts, sub.id, sub.member); err != nil {
 			return err
@@ -144,22 +145,66 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) error {
 		out.Items = []timelineItem{}
 	}
 	if tl.more {
-		out.Next = tl.items[len(tl.items)-1].At.UTC().Format(time.RFC3339Nano)
+		last := tl.items[len(tl.items)-1]
+		out.Next = last.At.UTC().Format(time.RFC3339Nano) + "~" + last.Type + "~" + strconv.FormatInt(last.id(), 10)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
-// timelineBuilder gathers the newest items before a time, keeping no more
+// timelineCursor is where a page starts: after the item at At of the
+// given type and id (items at the same time are ordered by type and id, so
+// none is lost between pages), or before At when no item is named.
+type timelineCursor struct {
+	At   time.Time
+	Type string
+	ID   int64
+}
+
+// parseCursor reads "" (the newest page), an RFC 3339 time, or a next
+// value: time~type~id.
+func parseCursor(raw string) (*timelineCursor, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	at, rest, named := strings.Cut(raw, "~")
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		return nil, err
+	}
+	c := &timelineCursor{At: t}
+	if named {
+		typ, id, ok := strings.Cut(rest, "~")
+		n, err := strconv.ParseInt(id, 10, 64)
+		if !ok || err != nil || (typ != "activity" && typ != "task") {
+			return nil, errors.New("bad cursor")
+		}
+		c.Type, c.ID = typ, n
+	}
+	return c, nil
+}
+
+// after reports whether it comes after the cursor in newest-first order.
+func (c *timelineCursor) after(it timelineItem) bool {
+	if c == nil {
+		return true
+	}
+	if c.Type == "" {
+		return it.At.Before(c.At)
+	}
+	return newestFirst(timelineItem{At: c.At, Type: c.Type, Activity: &crm.Activity{ID: c.ID}}, it) < 0
+}
+
+// timelineBuilder gathers the newest items after a cursor, keeping no more
 // than a page however many records the contacts have.
 type timelineBuilder struct {
-	before time.Time
+	cursor *timelineCursor
 	items  []timelineItem
 	more   bool // items were left out past the page
 }
 
 func (b *timelineBuilder) add(it timelineItem) {
-	if !b.before.IsZero() && !it.At.Before(b.before) {
+	if !b.cursor.after(it) {
 		return
 	}
 	b.items = append(b.items, it)
@@ -179,7 +224,10 @@ func (b *timelineBuilder) trim() {
 // order other than the timeline's, so every page is read and the builder
 // keeps the newest.
 func (b *timelineBuilder) read(ctx context.Context, ts timelineStore, contactID int64, member *timelineMember) error {
-	aq := crm.ActivityQuery{ContactID: contactID, To: b.before, Limit: crm.MaxListLimit}
+	aq := crm.ActivityQuery{ContactID: contactID, Limit: crm.MaxListLimit}
+	if b.cursor != nil {
+		aq.To = b.cursor.At.Add(time.Millisecond) // stores keep milliseconds; ties are sorted out by add
+	}
 	for {
 		page, err := ts.ListActivities(ctx, aq)
 		if err != nil {

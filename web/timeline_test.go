@@ -270,3 +270,53 @@ func TestTimelinePages(t *testing.T) {
 		t.Fatalf("second page: %d, %d items, next %q", r.StatusCode, len(second.Items), second.Next)
 	}
 }
+
+// Items at the same moment across a page boundary: none is lost or
+// repeated.
+func TestTimelinePagesWithTies(t *testing.T) {
+	h := newConsoleHarness(t)
+	ctx := context.Background()
+	p := &crm.Contact{FirstName: "Tied", Phones: []crm.Phone{{Label: crm.LabelMobile, Raw: "09121230001"}}}
+	if err := crm.NewDirectory(h.store, mustNorm(t)).Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	due := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	const n = 205
+	for i := range n {
+		tk := crm.Task{ContactID: p.ID, Title: fmt.Sprint("task ", i), DueAt: due}
+		if err := h.store.AddTask(ctx, &tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := h.client()
+	b.login("ali", "ali-password")
+	path := "/api/v1/contacts/" + itoa(p.ID) + "/timeline"
+	seen := map[int64]bool{}
+	next := ""
+	for range 3 {
+		var page timelineBody
+		q := path
+		if next != "" {
+			q += "?before=" + url.QueryEscape(next)
+		}
+		if r := b.do("GET", q, "", nil, &page); r.StatusCode != 200 {
+			t.Fatalf("page: %d", r.StatusCode)
+		}
+		for _, it := range page.Items {
+			if seen[it.Task.ID] {
+				t.Fatalf("task %d on two pages", it.Task.ID)
+			}
+			seen[it.Task.ID] = true
+		}
+		if next = page.Next; next == "" {
+			break
+		}
+	}
+	if len(seen) != n {
+		t.Fatalf("%d of %d tasks shown", len(seen), n)
+	}
+	var eb errBody
+	if r := b.do("GET", path+"?before="+url.QueryEscape("2026-12-03T09:00:00Z~task~x"), "", nil, &eb); r.StatusCode != 400 || eb.Error.Field != "before" {
+		t.Fatalf("a bad cursor: %d %+v", r.StatusCode, eb)
+	}
+}
