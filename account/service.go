@@ -264,7 +264,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*User, *Sessi
 	}
 	switch {
 	case errors.Is(err, ErrNotFound) || (err == nil && u.Disabled):
-		s.forget(key)
+		s.forget(key, false)
 		return nil, nil, ErrNotFound
 	case err != nil:
 		if cached && now.Before(c.session.ExpiresAt) && ctx.Err() == nil {
@@ -302,9 +302,13 @@ func (s *Service) UpdateUser(ctx context.Context, u *User) error {
 	return nil
 }
 
-func (s *Service) forget(key [sha256.Size]byte) {
+// forget drops a checked session; ended (a logout) also makes checks in
+// flight not cache what they read.
+func (s *Service) forget(key [sha256.Size]byte, ended bool) {
 	s.mu.Lock()
-	s.gen++
+	if ended {
+		s.gen++
+	}
 	delete(s.checked, key)
 	s.mu.Unlock()
 }
@@ -319,7 +323,7 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	// Deleted first, then forgotten: a check racing with the logout either
 	// reads the deleted session or is not cached.
 	err := s.store.DeleteSession(ctx, h)
-	s.forget([sha256.Size]byte(h))
+	s.forget([sha256.Size]byte(h), true)
 	return err
 }
 

@@ -24,12 +24,26 @@ func OpenOutbox(path string) (*Outbox, error) {
 	return &Outbox{o}, nil
 }
 
+// FlushHooks are told about a flush's activities; any may be nil.
+type FlushHooks struct {
+	// Prepare may complete an activity before it is written (its contact,
+	// when the lookup failed with the database).
+	Prepare func(ctx context.Context, a *crm.Activity)
+	// Written hears of each activity the store took, as stored.
+	Written func(a crm.Activity)
+	// Refused hears of each activity the store refused as invalid; it is
+	// dropped.
+	Refused func(a crm.Activity, err error)
+}
+
 // Flush writes waiting activities in order and stops at the first the
 // store cannot take. An activity the store already has (a replay) counts as
-// written; one it refuses as invalid is dropped. written, when set, hears
-// of each activity the store took, as stored.
-func (o *Outbox) Flush(ctx context.Context, store crm.ActivityStore, written func(crm.Activity)) (int, error) {
+// written; one it refuses as invalid is dropped.
+func (o *Outbox) Flush(ctx context.Context, store crm.ActivityStore, h FlushHooks) (int, error) {
 	return o.Outbox.Flush(ctx, func(ctx context.Context, a crm.Activity) error {
+		if h.Prepare != nil {
+			h.Prepare(ctx, &a)
+		}
 		err := store.AddActivity(ctx, &a)
 		if errors.Is(err, crm.ErrNotFound) && a.Kind == crm.ActivityCall {
 			// The contact was deleted meanwhile: the call is still logged.
@@ -37,11 +51,17 @@ func (o *Outbox) Flush(ctx context.Context, store crm.ActivityStore, written fun
 			err = store.AddActivity(ctx, &a)
 		}
 		var fe *crm.FieldError
-		if err != nil && !errors.Is(err, crm.ErrConflict) && !errors.As(err, &fe) {
+		switch {
+		case err == nil:
+			if h.Written != nil {
+				h.Written(a)
+			}
+		case errors.As(err, &fe):
+			if h.Refused != nil {
+				h.Refused(a, err)
+			}
+		case !errors.Is(err, crm.ErrConflict):
 			return err
-		}
-		if err == nil && written != nil {
-			written(a)
 		}
 		return nil
 	})

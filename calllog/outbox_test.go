@@ -46,7 +46,7 @@ func TestOutboxKeepsCallsThroughAnOutage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n, err := o.Flush(ctx, st, nil); n != 0 || err == nil {
+	if n, err := o.Flush(ctx, st, calllog.FlushHooks{}); n != 0 || err == nil {
 		t.Fatalf("flush while down: %d, %v", n, err)
 	}
 	o.Close()
@@ -59,7 +59,7 @@ func TestOutboxKeepsCallsThroughAnOutage(t *testing.T) {
 	st = openStore(t, db)
 	defer st.Close()
 	var written []string
-	if n, err := o.Flush(ctx, st, func(a crm.Activity) { written = append(written, a.CallID) }); n != 4 || err != nil || o.Len() != 0 {
+	if n, err := o.Flush(ctx, st, calllog.FlushHooks{Written: func(a crm.Activity) { written = append(written, a.CallID) }}); n != 4 || err != nil || o.Len() != 0 {
 		t.Fatalf("flush: %d %v, %d left", n, err, o.Len())
 	}
 	// Each call is announced once, as stored: the replayed one is not.

@@ -52,8 +52,8 @@ func (a *Activity) Validate() error {
 		{"queue", a.Queue, 200},
 		{"line", a.Line, 200},
 	} {
-		if !utf8.ValidString(f.v) {
-			return fieldErr(f.name, "is not valid UTF-8")
+		if !utf8.ValidString(f.v) || strings.ContainsRune(f.v, 0) {
+			return fieldErr(f.name, "is not valid UTF-8 text")
 		}
 		if len(f.v) > f.max {
 			return fieldErr(f.name, "longer than %d bytes", f.max)
@@ -67,8 +67,8 @@ func (t *Task) Validate() error {
 	if t.ContactID <= 0 {
 		return fieldErr("contact_id", "is required")
 	}
-	if !utf8.ValidString(t.Title) {
-		return fieldErr("title", "is not valid UTF-8")
+	if !utf8.ValidString(t.Title) || strings.ContainsRune(t.Title, 0) {
+		return fieldErr("title", "is not valid UTF-8 text")
 	}
 	if strings.TrimSpace(t.Title) == "" {
 		return fieldErr("title", "is required")

@@ -1,6 +1,7 @@
 package crm
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
@@ -92,14 +93,16 @@ func (w *WrapUp) Validate() error {
 		{"agent", w.Agent, 200}, {"line", w.Line, 200}, {"queue", w.Queue, 200}, {"script", w.Script, 200}, {"lang", w.Lang, 10}, {"step", w.Step, 200},
 		{"disposition", w.Disposition, 200}, {"notes", w.Notes, MaxActivityBody},
 	} {
-		if !utf8.ValidString(f.v) || len(f.v) > f.max {
-			return fieldErr(f.name, "must be valid UTF-8 of at most %d bytes", f.max)
+		// PostgreSQL stores no NUL in text: refused here, not half-way.
+		if !utf8.ValidString(f.v) || len(f.v) > f.max || strings.ContainsRune(f.v, 0) {
+			return fieldErr(f.name, "must be valid UTF-8 of at most %d bytes, without NUL", f.max)
 		}
 	}
 	if len(w.Path) > MaxWrapUpSteps || slices.ContainsFunc(w.Path, func(s string) bool { return len(s) > 200 }) {
 		return fieldErr("path", "at most %d steps", MaxWrapUpSteps)
 	}
-	if len(w.Answers) > MaxWrapUpAnswers || (len(w.Answers) > 0 && !isJSONObject(w.Answers)) {
+	if len(w.Answers) > MaxWrapUpAnswers || (len(w.Answers) > 0 && !isJSONObject(w.Answers)) ||
+		bytes.Contains(w.Answers, []byte(`\u0000`)) {
 		return fieldErr("answers", "must be a JSON object of at most %d bytes", MaxWrapUpAnswers)
 	}
 	if w.Status != "" && !w.Status.Valid() {

@@ -49,6 +49,10 @@ func Open[T any](path string) (*Outbox[T], error) {
 		}
 		o.pending = append(o.pending, v)
 	}
+	if err := sc.Err(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("outbox %s: %w", path, err)
+	}
 	if torn {
 		// Cut the torn line off, or the next append would be glued to it.
 		if err := o.rewrite(); err != nil {
@@ -74,10 +78,18 @@ func (o *Outbox[T]) Append(v T) error {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	end, err := o.f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
 	if _, err := o.f.Write(append(line, '\n')); err != nil {
+		// Cut off a partial line: the next append must not be glued to it,
+		// or a restart would take both for a torn tail.
+		_ = o.f.Truncate(end)
 		return fmt.Errorf("outbox: %w", err)
 	}
 	if err := o.f.Sync(); err != nil {
+		_ = o.f.Truncate(end)
 		return fmt.Errorf("outbox: %w", err)
 	}
 	o.pending = append(o.pending, v)

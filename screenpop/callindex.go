@@ -80,6 +80,13 @@ func (ix *CallIndex) Allowed(callID, username string) (known, allowed bool) {
 	return true, slices.Contains(c.agents, username)
 }
 
+// AnsweredBy returns who answered the call, if the index knows.
+func (ix *CallIndex) AnsweredBy(callID string) string {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.calls[callID].answeredBy
+}
+
 // Close stops following the bus.
 func (ix *CallIndex) Close() {
 	if ix.cancel != nil {

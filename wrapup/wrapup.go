@@ -69,11 +69,18 @@ type Options struct {
 	// saved when the database returns, and a finish is kept on disk and
 	// applied then (Run does both). Without it, an outage is an error.
 	Outbox *outbox.Outbox[crm.WrapUp]
+	// Refused keeps finishes from the outbox the database would not take
+	// (a contact deleted meanwhile takes only their follow-ups there).
+	Refused *outbox.Outbox[crm.WrapUp]
 	// RetryEvery is how often Run retries (2s).
 	RetryEvery time.Duration
 	// MayOpen reports whether an agent had a call and may start its
 	// wrap-up (nil: anyone); supervisors may always.
 	MayOpen func(ctx context.Context, callID, username string) bool
+	// AnsweredBy names who answered a call, when known: that agent takes
+	// over a draft another agent the call was offered to opened before
+	// the answer.
+	AnsweredBy func(callID string) string
 	Logger  *slog.Logger
 	Now     func() time.Time
 }
@@ -204,7 +211,7 @@ func (s *Service) Open(ctx context.Context, a Agent, c Call) (*State, error) {
 	w, err := s.o.Store.WrapUp(ctx, c.ID)
 	s.fieldsMu.Lock()
 	mine, cached := s.drafts[c.ID]
-	if cached && (s.dirty[c.ID] || outage(ctx, err) || mine.Done()) {
+	if cached && (s.dirty[c.ID] || outage(ctx, s.o.Store, err) || mine.Done()) {
 		// This node's copy is newer than the store's (answers or a
 		// finish the database has not taken yet), or the store is down.
 		w, err = &mine, nil
@@ -243,7 +250,14 @@ func (s *Service) Open(ctx context.Context, a Agent, c Call) (*State, error) {
 		return nil, err
 	}
 	if err := s.owns(a, w); err != nil {
-		return nil, err
+		if w.Done() || s.o.AnsweredBy == nil || s.o.AnsweredBy(c.ID) != a.Username {
+			return nil, err
+		}
+		s.log.InfoContext(ctx, "wrap-up taken over by the agent who answered", "call", c.ID, "from", w.Agent, "to", a.Username)
+		w.Agent = a.Username
+		if err := s.save(ctx, w); err != nil {
+			return nil, err
+		}
 	}
 	s.keep(w) // opening reads the store: a reload sees what any node saved
 	if !w.Done() && c.ContactID > 0 && c.ContactID != w.ContactID {
@@ -291,6 +305,14 @@ func (s *Service) keep(w *crm.WrapUp) {
 	s.drafts[w.CallID] = *w
 }
 
+// cached returns this node's copy of a call's wrap-up.
+func (s *Service) cached(callID string) (crm.WrapUp, bool) {
+	s.fieldsMu.Lock()
+	defer s.fieldsMu.Unlock()
+	w, ok := s.drafts[callID]
+	return w, ok
+}
+
 // forgetClean drops the call's copy unless it holds answers the database
 // has not taken.
 func (s *Service) forgetClean(callID string) {
@@ -316,11 +338,19 @@ func (s *Service) unsaved(callID string) bool {
 }
 
 // outage reports whether err is the store being unreachable, as opposed to
-// a refusal (invalid, conflicting, missing).
-func outage(ctx context.Context, err error) bool {
+// a refusal (invalid, conflicting, missing, or anything else a reachable
+// database says no to).
+func outage(ctx context.Context, store any, err error) bool {
 	var fe *crm.FieldError
-	return err != nil && ctx.Err() == nil && !errors.As(err, &fe) && !errors.Is(err, crm.ErrConflict) &&
-		!errors.Is(err, crm.ErrNotFound)
+	if err == nil || ctx.Err() != nil || errors.As(err, &fe) || errors.Is(err, crm.ErrConflict) || errors.Is(err, crm.ErrNotFound) {
+		return false
+	}
+	if p, ok := store.(interface{ Ping(context.Context) error }); ok {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		return p.Ping(pctx) != nil
+	}
+	return true
 }
 
 // save stores a draft and keeps the copy; a conflict drops the copy so
@@ -335,7 +365,7 @@ func (s *Service) save(ctx context.Context, w *crm.WrapUp) error {
 		delete(s.dirty, w.CallID)
 		s.fieldsMu.Unlock()
 		return nil
-	case s.o.Outbox != nil && outage(ctx, err):
+	case s.o.Outbox != nil && outage(ctx, s.o.Store, err):
 		s.keep(w)
 		s.fieldsMu.Lock()
 		s.dirty[w.CallID] = true
@@ -614,7 +644,7 @@ func (s *Service) Finish(ctx context.Context, a Agent, callID string, f Finish) 
 		return nil, err
 	}
 	if err := s.o.Store.FinishWrapUp(ctx, w); err != nil {
-		if s.o.Outbox != nil && outage(ctx, err) {
+		if s.o.Outbox != nil && outage(ctx, s.o.Store, err) {
 			return s.keepFinish(ctx, w, err)
 		}
 		// The copy may be stale, or now half-changed: read afresh next
@@ -642,11 +672,17 @@ func (s *Service) Finish(ctx context.Context, a Agent, callID string, f Finish) 
 // keepFinish puts a finish the database did not take in the outbox: the
 // agent is done and free, Run writes it when the database returns.
 func (s *Service) keepFinish(ctx context.Context, w *crm.WrapUp, cause error) (*Done, error) {
+	// Cached first: once appended, Retry may write and forget it at once.
+	prev, hadPrev := s.cached(w.CallID)
+	s.keep(w) // done: later moves are refused
 	if err := s.o.Outbox.Append(*w); err != nil {
-		s.forgetClean(w.CallID)
+		if hadPrev {
+			s.keep(&prev)
+		} else {
+			s.forgetClean(w.CallID)
+		}
 		return nil, fmt.Errorf("finish wrap-up: %w (and the outbox: %v)", cause, err)
 	}
-	s.keep(w) // done: later moves are refused
 	s.fieldsMu.Lock()
 	delete(s.dirty, w.CallID)
 	s.fieldsMu.Unlock()
@@ -666,7 +702,10 @@ func (s *Service) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if err := s.Retry(ctx); err != nil && ctx.Err() == nil {
+		pass, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := s.Retry(pass)
+		cancel()
+		if err != nil && ctx.Err() == nil {
 			s.log.Debug("wrap-ups still waiting for the database", "err", err)
 		}
 	}
@@ -678,50 +717,7 @@ func (s *Service) Retry(ctx context.Context) error {
 		return nil
 	}
 	if s.o.Outbox.Len() > 0 {
-		n, err := s.o.Outbox.Flush(ctx, func(ctx context.Context, w crm.WrapUp) error {
-			err := s.o.Store.FinishWrapUp(ctx, &w)
-			var fe *crm.FieldError
-			switch {
-			case err == nil:
-				s.log.InfoContext(ctx, "wrap-up written from the outbox", "call", w.CallID)
-				s.forget(w.CallID)
-				if s.o.Finished != nil {
-					s.o.Finished(ctx, &w)
-				}
-			case errors.Is(err, crm.ErrConflict):
-				cur, rerr := s.o.Store.WrapUp(ctx, w.CallID)
-				if rerr != nil {
-					return rerr
-				}
-				if cur.Done() {
-					// Finished already: the first attempt did commit, or
-					// another node finished it.
-					s.log.InfoContext(ctx, "wrap-up from the outbox was already finished", "call", w.CallID)
-					s.forget(w.CallID)
-					return nil
-				}
-				// A draft saved elsewhere after this node's copy: the
-				// agent's finish is their last word on the call.
-				w.Rev = cur.Rev
-				if w.Notes == "" {
-					w.Notes = cur.Notes
-				}
-				if err := s.o.Store.FinishWrapUp(ctx, &w); err != nil {
-					return err
-				}
-				s.log.InfoContext(ctx, "wrap-up written from the outbox over a later draft", "call", w.CallID)
-				s.forget(w.CallID)
-				if s.o.Finished != nil {
-					s.o.Finished(ctx, &w)
-				}
-			case errors.As(err, &fe), errors.Is(err, crm.ErrNotFound):
-				s.log.ErrorContext(ctx, "wrap-up from the outbox refused", "call", w.CallID, "err", err)
-				s.forget(w.CallID)
-			default:
-				return err
-			}
-			return nil
-		})
+		n, err := s.o.Outbox.Flush(ctx, s.applyKept)
 		if err != nil {
 			return err
 		}
@@ -742,6 +738,71 @@ func (s *Service) Retry(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// applyKept writes one finish from the outbox. It returns an error only
+// while the database is unreachable, so one finish the database refuses
+// can never hold up the others: it goes to the refused file instead.
+func (s *Service) applyKept(ctx context.Context, w crm.WrapUp) error {
+	err := s.o.Store.FinishWrapUp(ctx, &w)
+	if errors.Is(err, crm.ErrConflict) {
+		cur, rerr := s.o.Store.WrapUp(ctx, w.CallID)
+		if rerr != nil && outage(ctx, s.o.Store, rerr) {
+			return rerr
+		}
+		if rerr == nil && cur.Done() {
+			// Finished already: the first attempt did commit, or another
+			// node finished it.
+			s.log.InfoContext(ctx, "wrap-up from the outbox was already finished", "call", w.CallID)
+			s.forget(w.CallID)
+			return nil
+		}
+		if rerr == nil {
+			// A draft saved elsewhere after this node's copy: the agent's
+			// finish is their last word on the call.
+			w.Rev = cur.Rev
+			if w.Notes == "" {
+				w.Notes = cur.Notes
+			}
+			err = s.o.Store.FinishWrapUp(ctx, &w)
+		}
+	}
+	if errors.Is(err, crm.ErrNotFound) && w.ContactID > 0 {
+		// The contact was deleted meanwhile: the call's result is still
+		// recorded; follow-ups need a contact and go with the refused.
+		s.log.WarnContext(ctx, "wrap-up from the outbox: its contact is gone; written without it", "call", w.CallID,
+			"contact", w.ContactID, "follow_ups_dropped", len(w.Tasks))
+		if len(w.Tasks) > 0 {
+			s.refuse(ctx, w, err)
+		}
+		w.ContactID, w.Tasks, w.Status = 0, nil, ""
+		err = s.o.Store.FinishWrapUp(ctx, &w)
+	}
+	switch {
+	case err == nil:
+		s.log.InfoContext(ctx, "wrap-up written from the outbox", "call", w.CallID)
+		s.forget(w.CallID)
+		if s.o.Finished != nil {
+			s.o.Finished(ctx, &w)
+		}
+		return nil
+	case outage(ctx, s.o.Store, err):
+		return err
+	}
+	s.refuse(ctx, w, err)
+	s.forget(w.CallID)
+	return nil
+}
+
+// refuse keeps a finish the database will not take, for an administrator.
+func (s *Service) refuse(ctx context.Context, w crm.WrapUp, cause error) {
+	s.log.ErrorContext(ctx, "wrap-up refused by the database; kept in the refused file", "call", w.CallID, "err", cause)
+	if s.o.Refused == nil {
+		return
+	}
+	if err := s.o.Refused.Append(w); err != nil {
+		s.log.ErrorContext(ctx, "wrap-up refused and not kept", "call", w.CallID, "err", err)
+	}
 }
 
 // saveKept saves the answers this node kept for a call through an outage.
@@ -765,7 +826,7 @@ func (s *Service) saveKept(ctx context.Context, callID string) error {
 	case errors.Is(err, crm.ErrConflict):
 		s.log.WarnContext(ctx, "wrap-up answers kept through the outage were overtaken by another save", "call", callID)
 		s.forget(callID)
-	case outage(ctx, err):
+	case outage(ctx, s.o.Store, err):
 		return err
 	default:
 		s.log.ErrorContext(ctx, "wrap-up answers kept through the outage refused", "call", callID, "err", err)

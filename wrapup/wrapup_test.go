@@ -461,4 +461,69 @@ func TestOnlyTheAgentsCall(t *testing.T) {
 	if _, err := svc.Open(ctx, wrapup.Agent{Username: "boss", Supervisor: true}, wrapup.Call{ID: "other"}); err != nil {
 		t.Fatalf("a supervisor: %v", err)
 	}
+	// Offered to two agents; one opens the script before the answer, the
+	// other answers: the one who answered takes the wrap-up over.
+	answered := ""
+	o.MayOpen = func(_ context.Context, callID, user string) bool { return user == "bob" || user == "sara" }
+	o.AnsweredBy = func(string) string { return answered }
+	svc2, _ := wrapup.New(o)
+	if _, err := svc2.Open(ctx, bob, wrapup.Call{ID: "offered"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc2.Open(ctx, sara, wrapup.Call{ID: "offered"}); !errors.Is(err, wrapup.ErrForbidden) {
+		t.Fatalf("before the answer, the other agent: %v", err)
+	}
+	answered = "sara"
+	if st, err := svc2.Open(ctx, sara, wrapup.Call{ID: "offered"}); err != nil || st.WrapUp.Agent != "sara" {
+		t.Fatalf("the agent who answered: %+v (%v)", st, err)
+	}
+	if err := svc2.Notes(ctx, bob, "offered", "mine?"); !errors.Is(err, wrapup.ErrForbidden) {
+		t.Fatalf("the agent who did not answer, after: %v", err)
+	}
+}
+
+// A kept finish the database refuses goes to the refused file; those
+// after it are still written, and one whose contact was deleted is
+// written without it.
+func TestRefusedKeptFinishHoldsNothingUp(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	box, _ := outbox.Open[crm.WrapUp](filepath.Join(dir, "box.jsonl"))
+	refused, _ := outbox.Open[crm.WrapUp](filepath.Join(dir, "refused.jsonl"))
+	defer box.Close()
+	defer refused.Close()
+	o := f.opts
+	o.Outbox, o.Refused = box, refused
+	svc, _ := wrapup.New(o)
+	gone := &crm.Contact{FirstName: "Gone", Phones: []crm.Phone{{Label: crm.LabelMobile, Raw: "09125550000"}}}
+	norm, _ := phone.New("IR")
+	if err := crm.NewDirectory(f.store, norm).Create(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	for _, w := range []crm.WrapUp{
+		{CallID: "d1", Agent: "sara", ContactID: gone.ID, Disposition: "callback", StartedAt: now, DoneAt: now,
+			Tasks: []crm.Task{{Title: "call back", DueAt: now.Add(time.Hour)}}},
+		{CallID: "d2", Agent: "sara", Disposition: "solved", Status: "hot", StartedAt: now, DoneAt: now},
+		{CallID: "d3", Agent: "sara", ContactID: f.contact.ID, Disposition: "solved", StartedAt: now, DoneAt: now},
+	} {
+		if err := box.Append(w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.store.DeleteContact(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Retry(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if box.Len() != 0 || refused.Len() != 2 {
+		t.Fatalf("outbox %d, refused %d; want 0 and 2 (d1's follow-up, d2)", box.Len(), refused.Len())
+	}
+	for _, id := range []string{"d1", "d3"} {
+		if a, err := f.store.CallActivity(ctx, id); err != nil || a.Disposition == "" {
+			t.Fatalf("%s: %+v (%v)", id, a, err)
+		}
+	}
 }

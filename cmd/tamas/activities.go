@@ -244,8 +244,21 @@ func (a *callActivities) keep(act *crm.Activity) {
 func (a *callActivities) flush(ctx context.Context) (int, error) {
 	// Activities kept through an outage are announced as they are written,
 	// as the others are.
-	n, err := a.outbox.Flush(ctx, a.store, func(act crm.Activity) {
-		a.hooks.Send(webhook.ActivityCompleted, &act)
+	n, err := a.outbox.Flush(ctx, a.store, calllog.FlushHooks{
+		// Kept because the database was down: the caller's lookup may have
+		// failed with it.
+		Prepare: func(ctx context.Context, act *crm.Activity) {
+			if act.ContactID == 0 && act.Number != "" {
+				if res, err := a.dir.Lookup(ctx, act.Number); err == nil && len(res.Matches) > 0 {
+					act.ContactID = res.Matches[0].Contact.ID
+				}
+			}
+		},
+		Written: func(act crm.Activity) { a.hooks.Send(webhook.ActivityCompleted, &act) },
+		Refused: func(act crm.Activity, err error) {
+			a.written.WithLabelValues("invalid").Inc()
+			a.log.Error("call activity from the outbox refused", "call", act.CallID, "err", err)
+		},
 	})
 	if n > 0 {
 		a.written.WithLabelValues("ok").Add(float64(n))
@@ -266,12 +279,12 @@ func (a *callActivities) retry(ctx context.Context, every time.Duration) {
 		case <-t.C:
 		}
 		a.mu.Lock()
-		busy := a.writing
-		if !busy && a.outbox.Len() > 0 {
+		mine := !a.writing && a.outbox.Len() > 0 // decided once, under the lock
+		if mine {
 			a.writing = true
 		}
 		a.mu.Unlock()
-		if busy || a.outbox.Len() == 0 {
+		if !mine {
 			continue
 		}
 		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -57,7 +57,8 @@ func TestRecordedCallBecomesOneActivity(t *testing.T) {
 		}
 	}
 	srv.logField(t, "call from a known caller", "dnis")
-	srv.stop(t) // waits for the activity writer
+	waitCallActivities(t, filepath.Join(data, "tamas.db"), 1)
+	srv.stop(t)
 
 	st, err := sqlite.Open(context.Background(), filepath.Join(data, "tamas.db"))
 	if err != nil {
@@ -166,5 +167,25 @@ func TestRecordedCallIsAnnouncedByWebhooks(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), secret) {
 		t.Fatal("the webhook secret was logged")
+	}
+}
+
+// waitCallActivities waits until the database holds n call activities:
+// the recording's events are handled after the replay returns.
+func waitCallActivities(t *testing.T, db string, n int) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		list, err := st.ListActivities(context.Background(), crm.ActivityQuery{Kind: crm.ActivityCall})
+		if err == nil && len(list) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d call activities (%v), want %d", len(list), err, n)
+		}
 	}
 }

@@ -49,6 +49,7 @@ type consoleParts struct {
 	dispos   []wrapup.Disposition
 	outbox   *calllog.Outbox
 	wuOutbox *outbox.Outbox[crm.WrapUp]
+	refused  *outbox.Outbox[crm.WrapUp]
 	hooks    *webhook.Dispatcher
 	events   *prometheus.CounterVec
 	stop     context.CancelFunc
@@ -141,6 +142,13 @@ func newConsole(ctx context.Context, l loaded, dir *crm.Directory, reg prometheu
 	if n := c.wuOutbox.Len(); n > 0 {
 		l.log.Info("wrap-ups waiting in the outbox from the last run", "count", n)
 	}
+	if c.refused, err = outbox.Open[crm.WrapUp](filepath.Join(l.cfg.DataDir, "wrapup-refused.jsonl")); err != nil {
+		return nil, err
+	}
+	if n := c.refused.Len(); n > 0 {
+		l.log.Warn("wrap-ups the database refused are kept for an administrator", "count", n,
+			"file", filepath.Join(l.cfg.DataDir, "wrapup-refused.jsonl"))
+	}
 	if c.index, err = screenpop.WatchCalls(context.WithoutCancel(ctx), c.bus); err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
@@ -207,7 +215,7 @@ func (c *consoleParts) newWrapUps(l loaded, store records, scripts *script.Set) 
 	}
 	var err error
 	c.wrapups, err = wrapup.New(wrapup.Options{Store: store, Contacts: store, History: store, Scripts: scripts,
-		Dispositions: c.dispos, WrapUpTime: wc.Time, QueueWrapUp: wc.Queues, Logger: l.log, Outbox: c.wuOutbox,
+		Dispositions: c.dispos, WrapUpTime: wc.Time, QueueWrapUp: wc.Queues, Logger: l.log, Outbox: c.wuOutbox, Refused: c.refused,
 		SetState: func(ctx context.Context, user, state string) {
 			if _, err := screenpop.PublishState(ctx, c.roster, publish, user, screenpop.Availability(state), ""); err != nil {
 				l.log.Warn("wrap-up: agent state not published", "user", user, "err", err)
@@ -217,12 +225,25 @@ func (c *consoleParts) newWrapUps(l loaded, store records, scripts *script.Set) 
 		// The agent the call's pop went to or who answered it; once the
 		// pop is forgotten, the agent its activity names.
 		MayOpen: func(ctx context.Context, callID, user string) bool {
-			if known, ok := c.index.Allowed(callID, user); known {
-				return ok
+			// The console opens a wrap-up when its own pop says the agent
+			// answered; the supervisors' copy that feeds the index may
+			// trail it by moments, so a refusal waits for it briefly.
+			known := false
+			for wait := 0; wait < 20 && ctx.Err() == nil; wait++ {
+				k, ok := c.index.Allowed(callID, user)
+				if ok {
+					return true
+				}
+				known = k
+				time.Sleep(50 * time.Millisecond)
+			}
+			if known {
+				return false
 			}
 			a, err := store.CallActivity(ctx, callID)
 			return err == nil && a.Agent == user
 		},
+		AnsweredBy: c.index.AnsweredBy,
 		Finished: func(ctx context.Context, w *crm.WrapUp) {
 			if a, err := store.CallActivity(ctx, w.CallID); err == nil {
 				c.hooks.Send(webhook.ActivityCompleted, a)
@@ -313,6 +334,7 @@ func (c *consoleParts) close(log *slog.Logger) {
 	c.wrapups.Close()
 	c.index.Close()
 	c.wuOutbox.Close()
+	c.refused.Close()
 	c.outbox.Close()
 	c.hooks.Close()
 	c.hub.Close()

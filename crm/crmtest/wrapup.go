@@ -214,6 +214,8 @@ func testWrapUpRefused(t *testing.T, d *crm.Directory, as crm.ActivityStore) {
 		{CallID: "", Agent: "a", StartedAt: at},
 		{CallID: "r", Agent: "a", Answers: json.RawMessage(`[1,2]`), StartedAt: at},
 		{CallID: "r", Agent: "a", Status: "hot", StartedAt: at},
+		{CallID: "r", Agent: "a", Notes: "nul \x00 inside", StartedAt: at},
+		{CallID: "r", Agent: "a", Answers: json.RawMessage(`{"a":{"text":"x\u0000y"}}`), StartedAt: at},
 		{CallID: "r", Agent: "a", DoneAt: at, StartedAt: at}, // no disposition
 		{CallID: "r", Agent: "a", Disposition: "x", DoneAt: at, StartedAt: at,
 			Tasks: []crm.Task{{Title: "call", DueAt: at}}}, // follow-up with no contact

@@ -123,6 +123,11 @@ func (s *Script) Check(stepID string, raw []string) (Value, error) {
 		}
 		return Value{}, nil
 	}
+	for _, r := range raw {
+		if !utf8.ValidString(r) || strings.ContainsRune(r, 0) {
+			return Value{}, bad("step %q: an answer must be text", stepID)
+		}
+	}
 	one := strings.TrimSpace(raw[0])
 	if q.Type != Multi && len(raw) > 1 {
 		return Value{}, bad("step %q takes one answer", stepID)

@@ -43,6 +43,9 @@ func TestWalkQualifiedLead(t *testing.T) {
 	if err := r.Answer("need-size", []string{"lots"}); !errors.Is(err, ErrAnswer) {
 		t.Fatalf("a word for a number: %v", err)
 	}
+	if err := r.Answer("need", []string{"a\x00b"}); !errors.Is(err, ErrAnswer) {
+		t.Fatalf("a NUL in a text answer: %v", err)
+	}
 	for _, bad := range []string{"Inf", "-Inf", "NaN", "1e999"} {
 		if err := r.Answer("need-size", []string{bad}); !errors.Is(err, ErrAnswer) {
 			t.Fatalf("%s for a number: %v", bad, err)

@@ -10,7 +10,7 @@ window.TamasWrapUp = (h) => {
   const states = new Map(); // call id → the server's last answer
   const followUps = new Map(); // call id → follow-up rows being edited
   const notesDraft = new Map(); // call id → notes typed, saved or not yet
-  const failed = new Set(); // call ids the server refused to open
+  const failed = new Map(); // call id → the pop version the server refused to open at
   // Calls the agent started the script of by hand, kept across reloads.
   const STARTED_KEY = "tamas.wrapups";
   const started = new Set((() => {
@@ -117,11 +117,19 @@ window.TamasWrapUp = (h) => {
     const st = states.get(p.id);
     if (changed) draw();
     else tick();
-    if (failed.has(p.id)) return;
+    if (failed.get(p.id) === p.version) return; // a later version (answered, say) tries again
     if (!st || (contactId && !st.wrapup.done_at && st.wrapup.contact_id !== contactId)) open(p, contactId);
   }
 
+  const opening = new Set(); // call ids with an open request in flight
+
   async function open(p, contactId) {
+    if (opening.has(p.id)) return;
+    opening.add(p.id);
+    try { await openNow(p, contactId); } finally { opening.delete(p.id); }
+  }
+
+  async function openNow(p, contactId) {
     const body = { call_id: p.id, contact_id: contactId || 0, script: (p.script && p.script.id) || "",
       line: p.call.line || "", queue: p.call.queue || "" };
     const started = p.call.answered_at || p.call.started_at;
@@ -129,9 +137,10 @@ window.TamasWrapUp = (h) => {
     try {
       const st = await api("POST", "/api/v1/wrapups", body);
       states.set(p.id, st);
+      failed.delete(p.id);
       if (callId === p.id) draw();
     } catch (e) {
-      failed.add(p.id);
+      failed.set(p.id, p.version);
       if (callId === p.id) { clear(box); box.append(el("p", { class: "error", role: "alert", text: t("wrapup_unavailable") })); }
     }
   }
