@@ -71,6 +71,12 @@ type WrapUpStore interface {
 	FinishWrapUp(ctx context.Context, w *WrapUp) error
 }
 
+// LastDispositioner reads the disposition of a contact's latest call that
+// has one; "" when none. Both stores implement it.
+type LastDispositioner interface {
+	LastDisposition(ctx context.Context, contactID int64) (string, error)
+}
+
 // Limits of a wrap-up.
 const (
 	MaxWrapUpSteps   = 200

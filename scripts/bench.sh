@@ -40,7 +40,8 @@ bin/tamas bench idle -consoles 10000
 bin/tamas bench storm -consoles 1000
 bin/tamas bench storm -consoles 1000 -bus redis -nodes 2
 
-echo "== call activities and wrap-ups: database work per call"
+echo "== call activities and wrap-ups: database work per call (GC as tamas serve sets it)"
+export GOGC=300
 TAMAS_BENCH_CONTACTS=100000 go test -run '^$' -bench 'BenchmarkCallActivity|BenchmarkFullCall' -benchtime 2000x -count 2 ./crm/sqlite
 TAMAS_BENCH_CONTACTS=20000 go test -run '^$' -bench 'BenchmarkCallActivity|BenchmarkFullCall' -benchtime 1000x -count 2 ./crm/postgres
 TAMAS_BENCH_RATE=50 TAMAS_BENCH_CONTACTS=20000 go test -run '^$' -bench 'BenchmarkFullCall' -benchtime 1500x ./crm/postgres

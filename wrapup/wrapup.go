@@ -81,8 +81,8 @@ type Options struct {
 	// over a draft another agent the call was offered to opened before
 	// the answer.
 	AnsweredBy func(callID string) string
-	Logger  *slog.Logger
-	Now     func() time.Time
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Service runs wrap-ups. Moves on one call are serialised on this node.
@@ -453,9 +453,11 @@ func (s *Service) readFields(ctx context.Context, a Agent, contactID int64, line
 	}
 	out.Tags = c.Tags
 	f["customer.tags"] = strings.Join(c.Tags, ", ")
-	if s.o.History != nil {
-		// The pop's own page of history (a prepared read): the previous
-		// disposition is among the last few activities or long stale.
+	if ld, ok := s.o.History.(crm.LastDispositioner); ok {
+		if d, err := ld.LastDisposition(ctx, contactID); err == nil {
+			f["customer.last_disposition"] = d
+		}
+	} else if s.o.History != nil {
 		if acts, err := s.o.History.RecentActivities(ctx, contactID, crm.DefaultRecords); err == nil {
 			for _, act := range acts {
 				if act.Kind == crm.ActivityCall && act.Disposition != "" {

@@ -117,6 +117,13 @@ func testWrapUpAfterCall(t *testing.T, d *crm.Directory, as crm.ActivityStore) {
 	if cc, _ := d.Store().GetContact(ctx(t), c.ID); cc.Status != crm.StatusQualified {
 		t.Fatalf("status = %s, want qualified", cc.Status)
 	}
+	if ld, ok := as.(crm.LastDispositioner); !ok {
+		t.Fatalf("%T reads no last disposition", as)
+	} else if d, err := ld.LastDisposition(ctx(t), c.ID); err != nil || d != "qualified" {
+		t.Fatalf("last disposition = %q (%v)", d, err)
+	} else if d, err := ld.LastDisposition(ctx(t), c.ID+1000); err != nil || d != "" {
+		t.Fatalf("last disposition of nobody = %q (%v)", d, err)
+	}
 	for disp, want := range map[string]int{"qualified": 1, "lost": 0} {
 		got, err := as.ListActivities(ctx(t), crm.ActivityQuery{Disposition: disp})
 		if err != nil || len(got) != want {

@@ -181,3 +181,17 @@ func (s *Store) ClaimDueTasks(ctx context.Context, now time.Time, limit int) ([]
 	})
 	return out, err
 }
+
+// LastDisposition implements crm.LastDispositioner.
+func (s *Store) LastDisposition(ctx context.Context, contactID int64) (string, error) {
+	var d string
+	err := s.pool.QueryRow(ctx, `SELECT disposition FROM activities WHERE contact_id=$1 AND kind='call'
+		AND disposition <> '' ORDER BY at DESC, id DESC LIMIT 1`, contactID).Scan(&d)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("last disposition: %w", err)
+	}
+	return d, nil
+}

@@ -26,6 +26,8 @@ func TestCallQueriesUseIndexes(t *testing.T) {
 		`SELECT ` + activityCols + ` FROM activities WHERE kind='call' AND call_id=? AND call_id <> ''`,
 		`UPDATE activities SET disposition=? WHERE kind='call' AND call_id=? AND call_id <> ''`,
 		`SELECT data FROM wrapups WHERE call_id=?`,
+		`SELECT disposition FROM activities WHERE contact_id=? AND kind='call' AND disposition <> ''
+			ORDER BY at DESC, id DESC LIMIT 1`,
 		`UPDATE tasks SET notified_at=? WHERE id IN (SELECT id FROM tasks WHERE done_at IS NULL AND notified_at IS NULL
 			AND due_at <= ? ORDER BY due_at, id LIMIT 5)`,
 	} {
