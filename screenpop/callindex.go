@@ -3,6 +3,7 @@ package screenpop
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -13,10 +14,15 @@ import (
 // from every node, so any node can tell whether an agent had a call —
 // whichever node caught it.
 type CallIndex struct {
+	bus    Bus
+	ctx    context.Context
 	mu     sync.Mutex
 	calls  map[string]indexedCall
 	maxAge time.Duration
 	cancel func()
+	// pos is the last message applied; a gap after it is read from the
+	// channel's history, so a message the live feed lost is not missed.
+	pos Position
 }
 
 type indexedCall struct {
@@ -30,8 +36,8 @@ const maxIndexedCalls = 50000
 
 // WatchCalls starts an index over bus's pops; Close stops it.
 func WatchCalls(ctx context.Context, bus Bus) (*CallIndex, error) {
-	ix := &CallIndex{calls: map[string]indexedCall{}, maxAge: 12 * time.Hour}
-	cancel, err := bus.Subscribe(ctx, SupervisorChannel, ix.add)
+	ix := &CallIndex{bus: bus, ctx: ctx, calls: map[string]indexedCall{}, maxAge: 12 * time.Hour}
+	cancel, err := bus.Subscribe(ctx, SupervisorChannel, ix.receive)
 	if err != nil {
 		return nil, err
 	}
@@ -39,10 +45,33 @@ func WatchCalls(ctx context.Context, bus Bus) (*CallIndex, error) {
 	return ix, nil
 }
 
-func (ix *CallIndex) add(m Message) {
-	if m.Data == nil {
-		return // a resync hint: an index may miss a pop; callers fall back
+// receive applies a live message, first catching up from history when the
+// feed skipped messages or says it may have.
+func (ix *CallIndex) receive(m Message) {
+	gap := m.Data == nil || (ix.pos.Epoch != "" && (m.Epoch != ix.pos.Epoch || m.Seq > ix.pos.Seq+1))
+	if gap && ix.pos.Epoch != "" {
+		ctx, cancel := context.WithTimeout(ix.ctx, 5*time.Second)
+		missed, _, err := ix.bus.History(ctx, SupervisorChannel, ix.pos.Epoch, ix.pos.Seq, 0)
+		if errors.Is(err, ErrHistoryGone) {
+			missed, _, err = ix.bus.History(ctx, SupervisorChannel, "", 0, 0)
+		}
+		cancel()
+		if err == nil {
+			for _, h := range missed {
+				ix.apply(h)
+			}
+		}
 	}
+	if m.Data != nil {
+		ix.apply(m)
+	}
+}
+
+func (ix *CallIndex) apply(m Message) {
+	if m.Epoch == ix.pos.Epoch && m.Seq <= ix.pos.Seq {
+		return // already applied
+	}
+	ix.pos = Position{Epoch: m.Epoch, Seq: m.Seq}
 	var env Envelope
 	if json.Unmarshal(m.Data, &env) != nil || env.Kind != "pop" || env.Pop == nil || env.Pop.ID == "" {
 		return
