@@ -37,6 +37,14 @@ const maxIndexedCalls = 50000
 // WatchCalls starts an index over bus's pops; Close stops it.
 func WatchCalls(ctx context.Context, bus Bus) (*CallIndex, error) {
 	ix := &CallIndex{bus: bus, ctx: ctx, calls: map[string]indexedCall{}, maxAge: 12 * time.Hour}
+	// What the channel retains comes first: a node started mid-shift knows
+	// the calls already in progress. Anything published between this read
+	// and the subscription shows as a gap and is read then.
+	if recent, _, err := bus.History(ctx, SupervisorChannel, "", 0, 0); err == nil {
+		for _, m := range recent {
+			ix.apply(m)
+		}
+	}
 	cancel, err := bus.Subscribe(ctx, SupervisorChannel, ix.receive)
 	if err != nil {
 		return nil, err

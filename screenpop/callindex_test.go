@@ -38,6 +38,15 @@ func TestCallIndex(t *testing.T) {
 		{"c2", "nima", true, true}, {"c2", "ali", true, false}, // answered by nima: only nima
 		{"c3", "ali", false, false},
 	}
+	// A node started later knows the calls already popped.
+	late, err := screenpop.WatchCalls(ctx, bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	if known, ok := late.Allowed("c2", "nima"); !known || !ok {
+		t.Fatalf("a node started later: known %v allowed %v", known, ok)
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for _, w := range want {
 		for {
