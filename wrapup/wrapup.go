@@ -136,24 +136,35 @@ func New(o Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if err := CheckDispositions(o.Scripts, o.Dispositions); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// CheckDispositions reports a disposition listed twice or empty, and one a
+// script's outcome sets that is not in the list.
+func CheckDispositions(scripts *script.Set, dispositions []Disposition) error {
 	seen := map[string]bool{}
-	for _, d := range o.Dispositions {
+	for _, d := range dispositions {
 		if d.Code == "" || seen[d.Code] {
-			return nil, fmt.Errorf("wrapup: disposition %q is empty or listed twice", d.Code)
+			return fmt.Errorf("wrapup: disposition %q is empty or listed twice", d.Code)
 		}
 		seen[d.Code] = true
 	}
-	if o.Scripts != nil {
-		for _, sc := range o.Scripts.Scripts() {
-			for _, st := range sc.Steps {
-				if st.Outcome != nil && !seen[st.Outcome.Disposition] {
-					return nil, fmt.Errorf("wrapup: %s: step %q sets disposition %q, which is not configured",
-						sc.File(), st.ID, st.Outcome.Disposition)
-				}
+	if scripts == nil {
+		return nil
+	}
+	var errs []error
+	for _, sc := range scripts.Scripts() {
+		for _, st := range sc.Steps {
+			if st.Outcome != nil && !seen[st.Outcome.Disposition] {
+				errs = append(errs, fmt.Errorf("wrapup: %s: step %q sets disposition %q, which is not configured",
+					sc.File(), st.ID, st.Outcome.Disposition))
 			}
 		}
 	}
-	return s, nil
+	return errors.Join(errs...)
 }
 
 // Agent is who acts.

@@ -200,15 +200,21 @@ func newConsole(ctx context.Context, l loaded, dir *crm.Directory, reg prometheu
 	return c, nil
 }
 
+// dispositions are the configured codes, or the built-in list.
+func dispositions(wc config.WrapUp) []wrapup.Disposition {
+	if len(wc.Dispositions) == 0 {
+		return wrapup.DefaultDispositions()
+	}
+	out := make([]wrapup.Disposition, 0, len(wc.Dispositions))
+	for _, d := range wc.Dispositions {
+		out = append(out, wrapup.Disposition{Code: d.Code, Labels: d.Labels})
+	}
+	return out
+}
+
 func (c *consoleParts) newWrapUps(l loaded, store records, scripts *script.Set) error {
 	wc := l.cfg.Console.WrapUp
-	c.dispos = wrapup.DefaultDispositions()
-	if len(wc.Dispositions) > 0 {
-		c.dispos = nil
-		for _, d := range wc.Dispositions {
-			c.dispos = append(c.dispos, wrapup.Disposition{Code: d.Code, Labels: d.Labels})
-		}
-	}
+	c.dispos = dispositions(wc)
 	publish := func(ctx context.Context, ch string, data []byte) error {
 		_, err := c.bus.Publish(ctx, ch, data)
 		return err

@@ -29,6 +29,7 @@ Commands:
   contacts export FILE  export contacts to CSV ("-" for stdout)
   migrate               apply database migrations
   users add|list|passwd manage console logins (password from TAMAS_NEW_PASSWORD or stdin)
+  scripts check [DIR]   check call scripts (default: console.scripts_dir) and their dispositions
   bench pop             measure call event → pop on the console
   version               print the version
 
@@ -97,6 +98,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = cmdDemo(ctx, *configPath, rest, e)
 	case "bench":
 		err = cmdBench(ctx, *configPath, rest, e)
+	case "scripts":
+		err = cmdScripts(ctx, *configPath, rest, e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0
