@@ -764,10 +764,13 @@ func (s *Service) applyKept(ctx context.Context, w crm.WrapUp) error {
 			return rerr
 		}
 		if rerr == nil && cur.Done() {
-			// Finished already: the first attempt did commit, or another
-			// node finished it.
+			// Finished already: the first attempt did commit (its answer
+			// was lost), or another node finished it.
 			s.log.InfoContext(ctx, "wrap-up from the outbox was already finished", "call", w.CallID)
 			s.forget(w.CallID)
+			if cur.DoneAt.Equal(w.DoneAt) && s.o.Finished != nil {
+				s.o.Finished(ctx, cur) // ours: nobody has heard of it yet
+			}
 			return nil
 		}
 		if rerr == nil {
