@@ -80,7 +80,16 @@ func (ix *CallIndex) apply(m Message) {
 		return // already applied
 	}
 	ix.pos = Position{Epoch: m.Epoch, Seq: m.Seq}
-	var env Envelope
+	// Only what the index keeps is decoded: the rest of a pop (matches,
+	// history) is skipped without being built.
+	var env struct {
+		Kind string `json:"kind"`
+		Pop  *struct {
+			ID         string   `json:"id"`
+			Agents     []string `json:"agents"`
+			AnsweredBy string   `json:"answered_by"`
+		} `json:"pop"`
+	}
 	if json.Unmarshal(m.Data, &env) != nil || env.Kind != "pop" || env.Pop == nil || env.Pop.ID == "" {
 		return
 	}

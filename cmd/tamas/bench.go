@@ -114,6 +114,7 @@ type benchOptions struct {
 // node is one Tamas node's delivery side: a bus, a hub and its HTTP server.
 type benchNode struct {
 	bus   screenpop.Bus
+	index *screenpop.CallIndex
 	hub   *push.Hub
 	srv   *httptest.Server
 	redis *redis.Client
@@ -132,6 +133,13 @@ func newBenchNode(ctx context.Context, o benchOptions, prefix string) (*benchNod
 	} else {
 		n.bus = membus.New(ret)
 	}
+	// Every node follows the supervisors' channel for its call index, as
+	// tamas serve does: its cost is part of a node's.
+	idx, err := screenpop.WatchCalls(ctx, n.bus)
+	if err != nil {
+		return nil, err
+	}
+	n.index = idx
 	n.hub = push.New(push.Options{Bus: n.bus})
 	n.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u := r.URL.Query().Get("u")
@@ -141,6 +149,7 @@ func newBenchNode(ctx context.Context, o benchOptions, prefix string) (*benchNod
 }
 
 func (n *benchNode) close() {
+	n.index.Close()
 	n.hub.Close()
 	n.srv.Close()
 	n.bus.Close()
