@@ -197,7 +197,10 @@ func TestScriptInABrowser(t *testing.T) {
 	)
 	fa := shownCall(t, ctx)
 	// 15 Dey of next Persian year, picked on the Persian calendar.
-	jy := value[int](t, ctx, `Number(document.querySelector('[data-testid=jalali-year]').value) + 1`)
+	jy := value[int](t, ctx, `(() => { const d = new Date(); return TamasJalali.toJalali(d.getFullYear(), d.getMonth() + 1, d.getDate()).jy + 1 })()`)
+	if v := value[string](t, ctx, `document.querySelector('[data-testid=jalali-year]').value`); v != "" {
+		t.Fatalf("an unanswered date question starts on %q, not empty", v)
+	}
 	do(t, ctx, "pick a Persian date",
 		choose(`[data-testid=jalali-year]`, fmt.Sprint(jy)),
 		choose(`[data-testid=jalali-month]`, "10"),

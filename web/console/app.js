@@ -25,12 +25,13 @@
   const team = new Map(); // username → state, for supervisors
   let channelPos = {}; // channel → {epoch, seq} of the last message applied
   const due = new Map(); // task id → {task, contact}: follow-ups fallen due
+  const noteDrafts = new Map(); // pop id → the note being written for that call
 
   // ---- text, numbers and dates -------------------------------------------
 
   function t(key, vars) {
     let s = (I18N[lang] && I18N[lang][key]) || I18N.en[key] || key;
-    for (const [k, v] of Object.entries(vars || {})) s = s.replace("{" + k + "}", String(v));
+    for (const [k, v] of Object.entries(vars || {})) s = s.replace("{" + k + "}", () => String(v));
     return lang === "fa" ? digits(s) : s;
   }
 
@@ -247,6 +248,7 @@
   function loadView(username) {
     channelPos = {};
     due.clear();
+    noteDrafts.clear();
     pops.clear();
     chosen.clear();
     leads.clear();
@@ -260,6 +262,12 @@
       if (pos && typeof pos.epoch === "string" && Number.isInteger(pos.seq)) channelPos[ch] = { epoch: pos.epoch, seq: pos.seq };
     }
     if (typeof v.current === "string" && pops.has(v.current)) currentId = v.current;
+    for (const [id, i] of Array.isArray(v.chosen) ? v.chosen : []) {
+      if (pops.has(id) && Number.isInteger(i) && i >= 0) chosen.set(id, i);
+    }
+    for (const [id, text] of Array.isArray(v.notes) ? v.notes : []) {
+      if (pops.has(id) && typeof text === "string") noteDrafts.set(id, text);
+    }
     for (const d of Array.isArray(v.due) ? v.due : []) {
       if (d && d.task && Number.isInteger(d.task.id)) due.set(d.task.id, { task: d.task, contact: d.contact || {} });
     }
@@ -275,7 +283,8 @@
     saveTimer = null;
     if (!me) return;
     const view = { user: me.username, pos: channelPos, pops: [...pops.values()], current: currentId,
-      leads: [...leads].filter(([id]) => pops.has(id)), due: [...due.values()] };
+      leads: [...leads].filter(([id]) => pops.has(id)), due: [...due.values()],
+      chosen: [...chosen].filter(([id]) => pops.has(id)), notes: [...noteDrafts].filter(([id, v]) => pops.has(id) && v) };
     try {
       sessionStorage.setItem(VIEW_KEY, JSON.stringify(view));
     } catch (_) {
@@ -601,6 +610,12 @@
   }
 
   function renderContact(p, m) {
+    const ni = $("note-input");
+    if (ni.dataset.pop !== p.id) {
+      ni.dataset.pop = p.id;
+      ni.value = noteDrafts.get(p.id) || "";
+      $("note-status").textContent = "";
+    }
     const c = m.contact;
     $("contact-name").textContent = c.display_name;
     const facts = $("contact-facts");
@@ -683,14 +698,14 @@
         el("time", { text: fmtTime(task.due_at) }),
         el("div", { class: "row" },
           contact.number ? el("button", { type: "button", class: "call", text: t("call_back"), dataset: { testid: "due-call-back" },
-            onclick: async () => {
+            onclick: (ev) => busyWhile(ev.currentTarget, async () => {
               status.textContent = t("calling");
               try {
                 await api("POST", "/api/v1/calls", { number: contact.number, contact_id: contact.id || 0 });
               } catch (e) {
                 status.textContent = t(e.code === "no_pbx" ? "call_no_pbx" : e.code === "no_endpoint" ? "call_no_endpoint" : "call_failed");
               }
-            } }) : null,
+            }) }) : null,
           el("button", { type: "button", class: "link", text: t("done"), dataset: { testid: "due-done" },
             onclick: async () => {
               try { await api("POST", "/api/v1/tasks/" + task.id + "/done"); } catch (e) { if (e.status !== 404) return; }
@@ -732,7 +747,22 @@
 
   // ---- actions -------------------------------------------------------------------
 
-  $("note-save").addEventListener("click", async () => {
+  // busyWhile disables a control until its request settles: a double click
+  // must not save, create or dial twice.
+  async function busyWhile(button, fn) {
+    if (button.disabled) return;
+    button.disabled = true;
+    try { await fn(); } finally { button.disabled = false; }
+  }
+
+  // The note being written belongs to its call: kept per call (and across
+  // reloads), so a new call never takes it.
+  $("note-input").addEventListener("input", () => {
+    const id = $("note-input").dataset.pop;
+    if (id) { noteDrafts.set(id, $("note-input").value); saveView(); }
+  });
+
+  $("note-save").addEventListener("click", () => busyWhile($("note-save"), async () => {
     const p = currentId && pops.get(currentId);
     const m = p && matchOf(p);
     const body = $("note-input").value.trim();
@@ -740,18 +770,24 @@
     if (!body) { $("note-status").textContent = t("note_empty"); return; }
     try {
       await api("POST", "/api/v1/contacts/" + m.contact.id + "/notes", { body, call_id: p.id });
-      $("note-input").value = "";
+      noteDrafts.delete(p.id);
+      saveView();
+      if ($("note-input").dataset.pop === p.id) $("note-input").value = "";
       $("note-status").textContent = t("note_saved");
       await loadDetails(m.contact.id);
     } catch (_) {
       $("note-status").textContent = t("note_failed");
     }
+  }));
+
+  $("lead-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    busyWhile($("lead-form").querySelector("[type=submit]"), createLead);
   });
 
-  $("lead-form").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
+  async function createLead() {
     const p = currentId && pops.get(currentId);
-    if (!p) return;
+    if (!p || leads.has(p.id)) return;
     const body = {
       kind: "person", status: "lead",
       first_name: $("lead-first").value.trim(), last_name: $("lead-last").value.trim(),
@@ -771,7 +807,7 @@
     } catch (_) {
       $("lead-status").textContent = t("lead_failed");
     }
-  });
+  }
 
   $("timeline-open").addEventListener("click", () => {
     const p = currentId && pops.get(currentId);
@@ -788,7 +824,7 @@
 
   const callable = (p) => p.call.class !== "withheld" && !!(p.call.e164 || p.call.number);
 
-  $("call-back").addEventListener("click", async () => {
+  $("call-back").addEventListener("click", () => busyWhile($("call-back"), async () => {
     const p = currentId && pops.get(currentId);
     if (!p || !callable(p)) return;
     const m = matchOf(p);
@@ -798,7 +834,7 @@
     } catch (e) {
       $("call-status").textContent = t(e.code === "no_pbx" ? "call_no_pbx" : e.code === "no_endpoint" ? "call_no_endpoint" : "call_failed");
     }
-  });
+  }));
 
   // ---- keyboard --------------------------------------------------------------
 

@@ -45,7 +45,7 @@ window.TamasI18n = {
     member: "Member", start_script: "Start the script", more: "More",
     timeline_failed: "The timeline could not be read.", org_timeline: "Timeline of {name}",
     kept_here: "Kept — the database is unavailable; saved when it returns",
-    wrapup_pending: "Kept: {disposition}. It is written when the database returns."
+    wrapup_pending: "Kept: {disposition}. It is written when the database returns.", try_again: "Try again"
   },
   fa: {
     brand: "تماس", status: "وضعیت", state_available: "آماده", state_break: "استراحت",
@@ -91,6 +91,6 @@ window.TamasI18n = {
     member: "عضو", start_script: "شروع اسکریپت", more: "بیشتر",
     timeline_failed: "گاه‌شمار خوانده نشد.", org_timeline: "گاه‌شمار {name}",
     kept_here: "نگه داشته شد — پایگاه داده در دسترس نیست؛ با بازگشتش ذخیره می‌شود",
-    wrapup_pending: "نگه داشته شد: {disposition}. با بازگشت پایگاه داده ثبت می‌شود."
+    wrapup_pending: "نگه داشته شد: {disposition}. با بازگشت پایگاه داده ثبت می‌شود.", try_again: "دوباره"
   }
 };

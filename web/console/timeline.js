@@ -79,6 +79,10 @@ window.TamasTimeline = (h) => {
   }
 
   document.getElementById("timeline-close").addEventListener("click", () => { box.hidden = true; });
-  more.addEventListener("click", () => page());
+  more.addEventListener("click", async () => {
+    if (more.disabled) return;
+    more.disabled = true; // one page at a time: a double click must not add it twice
+    try { await page(); } finally { more.disabled = false; }
+  });
   return { open, close: () => { box.hidden = true; } };
 };

@@ -24,15 +24,23 @@ window.TamasWrapUp = (h) => {
   };
   let callId = null;
   let pop = null;
-  let typing = null;
-  let notesTimer = null;
+  const typing = new Map(); // call id → {timer, fn}: an answer being typed, saved when the agent pauses
+  const notesTimers = new Map(); // call id → timer of the notes' autosave
+  const chosenDisposition = new Map(); // call id → the disposition picked, kept across redraws
 
-  const path = (suffix) => "/api/v1/wrapups/" + encodeURIComponent(callId) + suffix;
   const lang = () => h.lang();
 
   // ---- dates -----------------------------------------------------------------
 
   const pad = (n) => String(n).padStart(2, "0");
+  // localDate reads the day of a date answer (stored as midnight UTC) as
+  // that day here, wherever here is.
+  const localDate = (iso) => {
+    const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(iso || ""));
+    return m ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : null;
+  };
+  const fmtDay = (d) => new Intl.DateTimeFormat(lang() === "fa" ? "fa-IR-u-ca-persian-nu-arabext" : "en-GB",
+    { dateStyle: "medium" }).format(d);
   const isoDate = (d) => d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
 
   // datePicker picks a day (and a time when withTime): Persian months and
@@ -48,29 +56,40 @@ window.TamasWrapUp = (h) => {
     let read;
     if (lang() === "fa") {
       const now = new Date();
+      // An unanswered date question starts empty: Next must not answer it
+      // with today.
+      const blank = !initial && !withTime;
       const base = initial || now;
       const j = J.toJalali(base.getFullYear(), base.getMonth() + 1, base.getDate());
       const cur = J.toJalali(now.getFullYear(), now.getMonth() + 1, now.getDate());
+      const none = () => el("option", { value: "", text: "—" });
       const year = el("select", { dataset: { testid: "jalali-year" }, "aria-label": t("year") });
-      for (let y = cur.jy - 1; y <= cur.jy + 2; y++) year.append(el("option", { value: String(y), text: digits(y) }));
+      if (blank) year.append(none());
+      for (let y = Math.min(cur.jy - 1, j.jy); y <= Math.max(cur.jy + 2, j.jy); y++) {
+        year.append(el("option", { value: String(y), text: digits(y) }));
+      }
       const month = el("select", { dataset: { testid: "jalali-month" }, "aria-label": t("month") });
+      if (blank) month.append(none());
       J.months.forEach((name, i) => month.append(el("option", { value: String(i + 1), text: name })));
       const day = el("select", { dataset: { testid: "jalali-day" }, "aria-label": t("day") });
       const fillDays = () => {
-        const keep = Number(day.value) || j.jd;
+        const keep = day.value;
         clear(day);
-        const n = J.monthLength(Number(year.value), Number(month.value));
+        if (blank) day.append(none());
+        const n = year.value && month.value ? J.monthLength(Number(year.value), Number(month.value)) : 31;
         for (let d = 1; d <= n; d++) day.append(el("option", { value: String(d), text: digits(d) }));
-        day.value = String(Math.min(keep, n));
+        day.value = keep === "" ? "" : String(Math.min(Number(keep), n));
       };
-      year.value = String(j.jy);
-      month.value = String(j.jm);
+      year.value = blank ? "" : String(j.jy);
+      month.value = blank ? "" : String(j.jm);
+      day.append(el("option", { value: blank ? "" : String(j.jd) }));
+      day.value = blank ? "" : String(j.jd);
       fillDays();
-      day.value = String(j.jd);
       for (const s of [year, month]) s.addEventListener("change", () => { fillDays(); onChange && onChange(); });
       day.addEventListener("change", () => onChange && onChange());
       wrap.append(day, month, year);
       read = () => {
+        if (!year.value || !month.value || !day.value) return null;
         const g = J.toGregorian(Number(year.value), Number(month.value), Number(day.value));
         return new Date(g.gy, g.gm - 1, g.gd);
       };
@@ -109,9 +128,13 @@ window.TamasWrapUp = (h) => {
     // agent starts its script by hand.
     const ours = p && me && (p.answered_by === me.username || started.has(p.id));
     box.hidden = !ours;
-    if (!ours) { callId = null; pop = null; return; }
+    if (!ours) {
+      if (callId) { flushTyping(callId); flushNotes(callId); }
+      callId = null; pop = null; return;
+    }
     const contactId = match && match.contact ? match.contact.id : 0;
     const changed = callId !== p.id;
+    if (changed && callId) { flushTyping(callId); flushNotes(callId); }
     pop = p;
     callId = p.id;
     const st = states.get(p.id);
@@ -141,7 +164,12 @@ window.TamasWrapUp = (h) => {
       if (callId === p.id) draw();
     } catch (e) {
       failed.set(p.id, p.version);
-      if (callId === p.id) { clear(box); box.append(el("p", { class: "error", role: "alert", text: t("wrapup_unavailable") })); }
+      if (callId === p.id) {
+        clear(box);
+        box.append(el("p", { class: "error", role: "alert", text: t("wrapup_unavailable") }),
+          el("button", { type: "button", class: "link", text: t("try_again"), dataset: { testid: "wrapup-retry" },
+            onclick: () => { failed.delete(p.id); open(pop || p, contactId); } }));
+      }
     }
   }
 
@@ -168,7 +196,10 @@ window.TamasWrapUp = (h) => {
     if (!v) return "";
     if (v.choices) return v.choices.map((c) => labelOf(step, c)).join(lang() === "fa" ? "، " : ", ");
     if (v.number !== undefined && v.number !== null) return digits(v.number);
-    if (v.date) return fmtDate(v.date).replace(/[,،]?\s*\S+$/, "");
+    if (v.date) {
+      const d = localDate(v.date);
+      return d ? fmtDay(d) : "";
+    }
     return v.text || "";
   }
 
@@ -245,7 +276,9 @@ window.TamasWrapUp = (h) => {
   // the answer as the server takes it (a list of strings).
   function questionInput(sec, step, value, err) {
     const name = "q-" + step.id;
-    const save = (answer) => move(step.id, answer, "stay", err);
+    const id = callId; // answers belong to the call they were typed for, whatever is shown later
+    const save = (answer) => move(step.id, answer, "stay", err, id);
+    const later = (fn) => typeLater(id, fn);
     const have = value || {};
     switch (step.type) {
       case "single":
@@ -273,7 +306,7 @@ window.TamasWrapUp = (h) => {
         return () => (input.value.trim() ? [input.value.trim()] : undefined);
       }
       case "date": {
-        const picker = datePicker(have.date ? new Date(have.date) : null, false, () => {
+        const picker = datePicker(have.date ? localDate(have.date) : null, false, () => {
           const d = picker.value();
           if (d) save([isoDate(d)]);
         });
@@ -290,20 +323,49 @@ window.TamasWrapUp = (h) => {
     }
   }
 
-  // later coalesces saves while the agent types.
-  function later(fn) {
-    clearTimeout(typing);
-    typing = setTimeout(() => { typing = null; fn(); }, 500);
+  // typeLater coalesces a call's saves while the agent types.
+  function typeLater(id, fn) {
+    const p = typing.get(id);
+    if (p) clearTimeout(p.timer);
+    typing.set(id, { fn, timer: setTimeout(() => { typing.delete(id); fn(); }, 500) });
   }
 
-  async function move(from, answer, go, err) {
-    if (go !== "stay") { clearTimeout(typing); typing = null; }
-    const id = callId;
+  function saveNotesOf(id, text) {
+    return api("PUT", "/api/v1/wrapups/" + encodeURIComponent(id) + "/notes", { notes: text })
+      .then(() => { const s = states.get(id); if (s) s.wrapup.notes = text; if (callId === id) setSaved("saved"); })
+      .catch(() => { if (callId === id) setSaved(""); });
+  }
+
+  // flushNotes saves at once the notes typed for a call.
+  function flushNotes(id) {
+    const timer = notesTimers.get(id);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    notesTimers.delete(id);
+    saveNotesOf(id, notesDraft.get(id));
+  }
+
+  // flushTyping saves at once what the agent was typing for a call.
+  function flushTyping(id) {
+    const p = typing.get(id);
+    if (!p) return;
+    clearTimeout(p.timer);
+    typing.delete(id);
+    p.fn();
+  }
+
+  async function move(from, answer, go, err, forCall) {
+    const id = forCall || callId;
+    if (!id) return;
+    if (go !== "stay") {
+      const p = typing.get(id);
+      if (p) { clearTimeout(p.timer); typing.delete(id); } // this move carries the answer
+    }
     const body = { from, go };
     if (answer !== undefined) body.answer = answer;
     setSaved("saving");
     try {
-      const st = await api("POST", path("/step"), body);
+      const st = await api("POST", "/api/v1/wrapups/" + encodeURIComponent(id) + "/step", body);
       states.set(id, st);
       setSaved(st.unsaved ? "kept_here" : "saved");
       if (callId !== id) return;
@@ -345,17 +407,16 @@ window.TamasWrapUp = (h) => {
     const disp = el("select", { dataset: { testid: "disposition" }, required: true });
     disp.append(el("option", { value: "", text: t("choose") }));
     for (const d of st.dispositions || []) disp.append(el("option", { value: d.code, text: dispositionLabel(st, d.code) }));
-    disp.value = w.disposition || (out && out.disposition) || "";
+    disp.value = chosenDisposition.get(callId) || w.disposition || (out && out.disposition) || "";
+    disp.addEventListener("change", () => chosenDisposition.set(callId, disp.value));
     const notes = el("textarea", { rows: "3", dir: "auto", maxlength: "65536", dataset: { testid: "wrapup-notes" } });
     notes.value = notesDraft.has(callId) ? notesDraft.get(callId) : w.notes || "";
-    const saveNotes = (id, text) => api("PUT", "/api/v1/wrapups/" + encodeURIComponent(id) + "/notes", { notes: text })
-      .then(() => { const s = states.get(id); if (s) s.wrapup.notes = text; setSaved("saved"); })
-      .catch(() => setSaved(""));
+    const saveNotes = saveNotesOf;
     notes.addEventListener("input", () => {
-      clearTimeout(notesTimer);
       const id = callId;
+      clearTimeout(notesTimers.get(id));
       notesDraft.set(id, notes.value);
-      notesTimer = setTimeout(() => saveNotes(id, notes.value), 600);
+      notesTimers.set(id, setTimeout(() => { notesTimers.delete(id); saveNotes(id, notesDraft.get(id)); }, 600));
     });
     if (!followUps.has(callId)) {
       const now = Date.now();
@@ -404,13 +465,15 @@ window.TamasWrapUp = (h) => {
       const id = callId;
       submit.disabled = true;
       try {
-        clearTimeout(notesTimer);
-        const res = await api("POST", path("/finish"), { disposition: disp.value, notes: notes.value, tasks });
+        clearTimeout(notesTimers.get(id));
+        notesTimers.delete(id);
+        const res = await api("POST", "/api/v1/wrapups/" + encodeURIComponent(id) + "/finish", { disposition: disp.value, notes: notes.value, tasks });
         const st2 = states.get(id);
         st2.wrapup = res.wrapup;
         st2.pending = !!res.pending;
         followUps.delete(id);
         notesDraft.delete(id);
+        chosenDisposition.delete(id);
         if (callId === id) draw();
         if (h.finished) h.finished(res.wrapup);
       } catch (e) {
