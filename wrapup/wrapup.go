@@ -81,8 +81,11 @@ type Options struct {
 	// over a draft another agent the call was offered to opened before
 	// the answer.
 	AnsweredBy func(callID string) string
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// KnownUser reports whether a follow-up may be assigned to username
+	// (nil: anyone): a typo must not create a follow-up nobody is told of.
+	KnownUser func(ctx context.Context, username string) bool
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Service runs wrap-ups. Moves on one call are serialised on this node.
@@ -649,6 +652,9 @@ func (s *Service) Finish(ctx context.Context, a Agent, callID string, f Finish) 
 	for _, t := range f.Tasks {
 		if t.Assignee == "" {
 			t.Assignee = w.Agent
+		}
+		if t.Assignee != w.Agent && s.o.KnownUser != nil && !s.o.KnownUser(ctx, t.Assignee) {
+			return nil, &crm.FieldError{Field: "tasks", Reason: fmt.Sprintf("no user %q to assign a follow-up to", t.Assignee)}
 		}
 		w.Tasks = append(w.Tasks, crm.Task{Title: strings.TrimSpace(t.Title), DueAt: t.DueAt.UTC(), Assignee: t.Assignee})
 	}

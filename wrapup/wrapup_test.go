@@ -153,6 +153,13 @@ func TestWalkAndFinish(t *testing.T) {
 	}
 	f.states.set(ctx, "sara", "wrapup")
 	due := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Millisecond)
+	checked := f.opts
+	checked.KnownUser = func(_ context.Context, name string) bool { return name == "sara" || name == "nima" }
+	strict, _ := wrapup.New(checked)
+	if _, err := strict.Finish(ctx, sara, "call-1", wrapup.Finish{Disposition: "qualified",
+		Tasks: []wrapup.FollowUp{{Title: "x", DueAt: due, Assignee: "nmia"}}}); !errors.As(err, &fe) || fe.Field != "tasks" {
+		t.Fatalf("a follow-up for a user who does not exist: %v", err)
+	}
 	done, err := f.svc.Finish(ctx, sara, "call-1", wrapup.Finish{Disposition: "qualified", Notes: ptr(" wants 12 lines "),
 		Tasks: []wrapup.FollowUp{{Title: "Send the proposal", DueAt: due}}})
 	if err != nil || done.Pending {

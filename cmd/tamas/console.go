@@ -250,6 +250,10 @@ func (c *consoleParts) newWrapUps(l loaded, store records, scripts *script.Set) 
 			return err == nil && a.Agent == user
 		},
 		AnsweredBy: c.index.AnsweredBy,
+		KnownUser: func(ctx context.Context, name string) bool {
+			u, err := store.UserByName(ctx, name)
+			return err == nil && !u.Disabled
+		},
 		Finished: func(ctx context.Context, w *crm.WrapUp) {
 			if a, err := store.CallActivity(ctx, w.CallID); err == nil {
 				c.hooks.Send(webhook.ActivityCompleted, a)

@@ -479,7 +479,8 @@ window.TamasWrapUp = (h) => {
       } catch (e) {
         submit.disabled = false;
         saveNotes(id, notes.value); // kept, though the finish was refused
-        err.textContent = e.field === "tasks" ? t("follow_up_needs_contact") : e.message || t("save_failed");
+        err.textContent = e.field === "tasks" && /contact/.test(e.message || "") ? t("follow_up_needs_contact") :
+          e.message || t("save_failed");
       }
     });
     return form;
