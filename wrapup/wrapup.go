@@ -527,10 +527,8 @@ type Move struct {
 	Go string `json:"go"`
 }
 
-// Step records an answer and moves through the script; the draft is
-// saved before it returns. A refused answer changes nothing.
-func (s *Service) Step(ctx context.Context, a Agent, callID string, m Move) (*State, error) {
-	defer s.lock(callID)()
+// openDraft returns the call's draft for an agent who may change it.
+func (s *Service) openDraft(ctx context.Context, a Agent, callID string) (*crm.WrapUp, error) {
 	w, err := s.draft(ctx, callID)
 	if err != nil {
 		return nil, err
@@ -540,6 +538,17 @@ func (s *Service) Step(ctx context.Context, a Agent, callID string, m Move) (*St
 	}
 	if w.Done() {
 		return nil, fmt.Errorf("call %s: the wrap-up is finished: %w", callID, crm.ErrConflict)
+	}
+	return w, nil
+}
+
+// Step records an answer and moves through the script; the draft is
+// saved before it returns. A refused answer changes nothing.
+func (s *Service) Step(ctx context.Context, a Agent, callID string, m Move) (*State, error) {
+	defer s.lock(callID)()
+	w, err := s.openDraft(ctx, a, callID)
+	if err != nil {
+		return nil, err
 	}
 	run, err := s.run(ctx, a, w)
 	if err != nil {
@@ -580,11 +589,8 @@ func (s *Service) Step(ctx context.Context, a Agent, callID string, m Move) (*St
 // Notes saves the agent's notes as they type.
 func (s *Service) Notes(ctx context.Context, a Agent, callID, notes string) error {
 	defer s.lock(callID)()
-	w, err := s.draft(ctx, callID)
+	w, err := s.openDraft(ctx, a, callID)
 	if err != nil {
-		return err
-	}
-	if err := s.owns(a, w); err != nil {
 		return err
 	}
 	w.Notes = notes
@@ -612,15 +618,9 @@ type FollowUp struct {
 // unless f names another). Then the agent is available again.
 func (s *Service) Finish(ctx context.Context, a Agent, callID string, f Finish) (*Done, error) {
 	defer s.lock(callID)()
-	w, err := s.draft(ctx, callID)
+	w, err := s.openDraft(ctx, a, callID)
 	if err != nil {
 		return nil, err
-	}
-	if err := s.owns(a, w); err != nil {
-		return nil, err
-	}
-	if w.Done() {
-		return nil, fmt.Errorf("call %s: the wrap-up is finished: %w", callID, crm.ErrConflict)
 	}
 	if !slices.ContainsFunc(s.o.Dispositions, func(d Disposition) bool { return d.Code == f.Disposition }) {
 		return nil, &crm.FieldError{Field: "disposition", Reason: fmt.Sprintf("%q is not one of the configured dispositions", f.Disposition)}

@@ -26,21 +26,7 @@ import (
 // exactly one activity on the caller's contact, answered by the agent whose
 // phone it was.
 func TestRecordedCallBecomesOneActivity(t *testing.T) {
-	data := t.TempDir()
-	csv := "first name,last name,mobile\nLab,Customer,+1 415 555 0123\n"
-	if r := tamas(t, context.Background(), data, csv, "contacts", "import", "-"); r.code != 0 {
-		t.Fatalf("import: %+v", r)
-	}
-	if r := tamasEnv(t, context.Background(), data, "", []string{"TAMAS_NEW_PASSWORD=agent-password"},
-		"users", "add", "-username", "neda", "-role", "agent", "-endpoint", "PJSIP/agent1000"); r.code != 0 {
-		t.Fatalf("users add: %+v", r)
-	}
-	pbx := telephonytest.NewServer(telephonytest.Options{Username: "tamas", Password: "pbx-s3cret"})
-	defer pbx.Close()
-	tr, err := telephonytest.Load("agent_call")
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, pbx, tr := recordedCallSetup(t)
 	srv := startServe(t, data, "TAMAS_ASTERISK_URL="+pbx.URL(), "TAMAS_ASTERISK_USERNAME=tamas",
 		"TAMAS_ASTERISK_PASSWORD=pbx-s3cret")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -188,4 +174,27 @@ func waitCallActivities(t *testing.T, db string, n int) {
 			t.Fatalf("%d call activities (%v), want %d", len(list), err, n)
 		}
 	}
+}
+
+// recordedCallSetup makes what the recorded agent call needs: the caller as
+// a contact, the agent whose phone it rang (neda, PJSIP/agent1000), and a
+// test ARI server holding the recording.
+func recordedCallSetup(t *testing.T) (string, *telephonytest.Server, *telephonytest.Transcript) {
+	t.Helper()
+	data := t.TempDir()
+	csv := "first name,last name,mobile\nLab,Customer,+1 415 555 0123\n"
+	if r := tamas(t, context.Background(), data, csv, "contacts", "import", "-"); r.code != 0 {
+		t.Fatalf("import: %+v", r)
+	}
+	if r := tamasEnv(t, context.Background(), data, "", []string{"TAMAS_NEW_PASSWORD=agent-password"},
+		"users", "add", "-username", "neda", "-role", "agent", "-endpoint", "PJSIP/agent1000"); r.code != 0 {
+		t.Fatalf("users add: %+v", r)
+	}
+	pbx := telephonytest.NewServer(telephonytest.Options{Username: "tamas", Password: "pbx-s3cret"})
+	t.Cleanup(pbx.Close)
+	tr, err := telephonytest.Load("agent_call")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, pbx, tr
 }

@@ -191,6 +191,19 @@ func waitText(sel, want string) chromedp.Action[chromedp.Void] {
 	return until(fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.offsetParent !== null && e.textContent === %q })()`, sel, want))
 }
 
+// signIn opens the console at url and signs in.
+func signIn(t *testing.T, ctx context.Context, url, user, password string) {
+	t.Helper()
+	do(t, ctx, "sign in as "+user,
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-username]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=login-username]`), user),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=login-password]`), password),
+		chromedp.Click(chromedp.CSS(`[data-testid=login-submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-conn=up]`)),
+	)
+}
+
 func TestConsoleInABrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
@@ -198,14 +211,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	n := startBrowserNode(t)
 	ctx := browser(t)
 
-	do(t, ctx, "log in",
-		chromedp.Navigate(n.url),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-username]`)),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid=login-username]`), "ali"),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid=login-password]`), "ali-password"),
-		chromedp.Click(chromedp.CSS(`[data-testid=login-submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-conn=up]`)),
-	)
+	signIn(t, ctx, n.url, "ali", "ali-password")
 
 	// A known caller: the customer's name is on the card.
 	n.call(t, "+989123456789", "RK mobile", 20*time.Second)
@@ -281,13 +287,8 @@ func TestConsoleInABrowser(t *testing.T) {
 	// A supervisor, in another browser, sees ali on the team, and ali's
 	// break as it happens.
 	sup := browser(t)
-	do(t, sup, "supervisor signs in",
-		chromedp.Navigate(n.url),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-username]`)),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid=login-username]`), "maryam"),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid=login-password]`), "maryam-password"),
-		chromedp.Click(chromedp.CSS(`[data-testid=login-submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-conn=up]`)),
+	signIn(t, sup, n.url, "maryam", "maryam-password")
+	do(t, sup, "the supervisor sees ali",
 		until(`[...document.querySelectorAll('[data-testid=team] li')].some(li => li.dataset.state === 'available' && li.textContent.includes('ali'))`),
 	)
 	do(t, ctx, "ali takes a break", chromedp.KeyEvent("b"))

@@ -46,14 +46,7 @@ func TestScriptInABrowser(t *testing.T) {
 	}
 	n := startBrowserNode(t)
 	ctx := browser(t)
-	do(t, ctx, "log in",
-		chromedp.Navigate(n.url),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-username]`)),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid=login-username]`), "ali"),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid=login-password]`), "ali-password"),
-		click(`[data-testid=login-submit]`),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-conn=up]`)),
-	)
+	signIn(t, ctx, n.url, "ali", "ali-password")
 
 	// English: an unknown caller, so the sales qualification script.
 	n.call(t, "+989351112222", "New caller", 25*time.Second)

@@ -15,7 +15,6 @@ import (
 	"github.com/tamas-cc/tamas/calllog"
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/sqlite"
-	"github.com/tamas-cc/tamas/telephony/telephonytest"
 )
 
 // agentClient is the agent's console as HTTP: a session cookie and the
@@ -58,21 +57,7 @@ func (a *agentClient) call(method, path string, in, out any) int {
 // exactly one activity holding every field; the event stream replayed
 // again changes nothing.
 func TestRecordedCallThroughWrapUp(t *testing.T) {
-	data := t.TempDir()
-	csv := "first name,last name,mobile\nLab,Customer,+1 415 555 0123\n"
-	if r := tamas(t, context.Background(), data, csv, "contacts", "import", "-"); r.code != 0 {
-		t.Fatalf("import: %+v", r)
-	}
-	if r := tamasEnv(t, context.Background(), data, "", []string{"TAMAS_NEW_PASSWORD=agent-password"},
-		"users", "add", "-username", "neda", "-role", "agent", "-endpoint", "PJSIP/agent1000"); r.code != 0 {
-		t.Fatalf("users add: %+v", r)
-	}
-	pbx := telephonytest.NewServer(telephonytest.Options{Username: "tamas", Password: "pbx-s3cret"})
-	defer pbx.Close()
-	tr, err := telephonytest.Load("agent_call")
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, pbx, tr := recordedCallSetup(t)
 	cfg := filepath.Join(data, "tamas.yaml")
 	scripts, _ := filepath.Abs("../../configs/scripts")
 	if err := os.WriteFile(cfg, []byte("lines:\n  \"18005550100\": Sales line\nconsole:\n  scripts_dir: "+scripts+"\n"), 0o600); err != nil {
