@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
@@ -64,10 +63,7 @@ func BenchCallActivity(b *testing.B, d *crm.Directory, as crm.ActivityStore, con
 		calls = append(calls, time.Since(start))
 	}
 	b.StopTimer()
-	q := func(s []time.Duration, p float64) float64 {
-		slices.Sort(s)
-		return float64(s[min(len(s)-1, int(p*float64(len(s))))].Microseconds())
-	}
+	q := func(s []time.Duration, p float64) float64 { return float64(quantile(s, p).Microseconds()) }
 	b.ReportMetric(q(calls, 0.5), "call-p50-µs")
 	b.ReportMetric(q(calls, 0.99), "call-p99-µs")
 	b.ReportMetric(q(writes, 0.5), "write-p50-µs")
@@ -173,10 +169,7 @@ func BenchFullCall(b *testing.B, d *crm.Directory, as crm.ActivityStore, scripts
 		calls = append(calls, time.Since(start))
 	}
 	b.StopTimer()
-	q := func(s []time.Duration, p float64) float64 {
-		slices.Sort(s)
-		return float64(s[min(len(s)-1, int(p*float64(len(s))))].Microseconds())
-	}
+	q := func(s []time.Duration, p float64) float64 { return float64(quantile(s, p).Microseconds()) }
 	b.ReportMetric(q(calls, 0.5), "call-p50-µs")
 	b.ReportMetric(q(calls, 0.99), "call-p99-µs")
 	b.ReportMetric(q(ops, 0.5), "op-p50-µs")
