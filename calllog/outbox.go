@@ -5,7 +5,7 @@ import (
 	"errors"
 
 	"github.com/tamas-cc/tamas/crm"
-	"github.com/tamas-cc/tamas/outbox"
+	"github.com/tamas-cc/tamas/internal/outbox"
 )
 
 // Outbox keeps call activities the database could not take, on disk and in

@@ -18,7 +18,7 @@ import (
 
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/script"
-	"github.com/tamas-cc/tamas/outbox"
+	"github.com/tamas-cc/tamas/internal/outbox"
 )
 
 // ErrForbidden is returned when an agent acts on another agent's wrap-up,

@@ -13,7 +13,7 @@ import (
 	"github.com/tamas-cc/tamas/crm/phone"
 	"github.com/tamas-cc/tamas/crm/script"
 	"github.com/tamas-cc/tamas/crm/sqlite"
-	"github.com/tamas-cc/tamas/outbox"
+	"github.com/tamas-cc/tamas/internal/outbox"
 	"github.com/tamas-cc/tamas/wrapup"
 )
 

@@ -32,11 +32,11 @@ import (
 	"github.com/tamas-cc/tamas/crm/phone"
 	"github.com/tamas-cc/tamas/crm/seed"
 	"github.com/tamas-cc/tamas/crm/sqlite"
-	"github.com/tamas-cc/tamas/push"
 	"github.com/tamas-cc/tamas/screenpop"
 	"github.com/tamas-cc/tamas/screenpop/membus"
 	"github.com/tamas-cc/tamas/screenpop/redisbus"
 	"github.com/tamas-cc/tamas/telephony"
+	"github.com/tamas-cc/tamas/web/push"
 )
 
 const benchUsage = `tamas bench pop     call event in → pop frame read by the console (lookup and history included)

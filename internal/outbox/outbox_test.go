@@ -8,7 +8,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tamas-cc/tamas/outbox"
+	"github.com/tamas-cc/tamas/internal/outbox"
 )
 
 type change struct {

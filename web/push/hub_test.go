@@ -15,9 +15,9 @@ import (
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 
-	"github.com/tamas-cc/tamas/push"
 	"github.com/tamas-cc/tamas/screenpop"
 	"github.com/tamas-cc/tamas/screenpop/membus"
+	"github.com/tamas-cc/tamas/web/push"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
