@@ -39,17 +39,12 @@ type FlushHooks struct {
 // Flush writes waiting activities in order and stops at the first the
 // store cannot take. An activity the store already has (a replay) counts as
 // written; one it refuses as invalid is dropped.
-func (o *Outbox) Flush(ctx context.Context, store crm.ActivityStore, h FlushHooks) (int, error) {
+func (o *Outbox) Flush(ctx context.Context, store Adder, h FlushHooks) (int, error) {
 	return o.Outbox.Flush(ctx, func(ctx context.Context, a crm.Activity) error {
 		if h.Prepare != nil {
 			h.Prepare(ctx, &a)
 		}
-		err := store.AddActivity(ctx, &a)
-		if errors.Is(err, crm.ErrNotFound) && a.Kind == crm.ActivityCall {
-			// The contact was deleted meanwhile: the call is still logged.
-			a.ContactID = 0
-			err = store.AddActivity(ctx, &a)
-		}
+		err := addCallActivity(ctx, store, &a)
 		var fe *crm.FieldError
 		switch {
 		case err == nil:

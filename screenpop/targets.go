@@ -1,9 +1,15 @@
 package screenpop
 
 import (
+	"context"
+	"log/slog"
+	"maps"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/script"
 	"github.com/tamas-cc/tamas/telephony"
 )
 
@@ -121,6 +127,62 @@ func (rs ScriptRules) Choose(p *Pop) *ScriptRef {
 			continue
 		}
 		return &ScriptRef{ID: r.Script, Title: r.Title}
+	}
+	return nil
+}
+
+// EndpointSource says which user each phone belongs to.
+type EndpointSource interface {
+	Endpoints(ctx context.Context) (map[string]string, error)
+}
+
+// FollowEndpoints keeps the endpoint map in step with users' phones as
+// accounts are edited: it loads the map now and then every interval until
+// ctx ends. Fixed entries (the configuration's) take precedence over users'.
+func (r *Routes) FollowEndpoints(ctx context.Context, src EndpointSource, fixed map[string]string, every time.Duration, log *slog.Logger) {
+	r.RefreshEndpoints(ctx, src, fixed, log)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.RefreshEndpoints(ctx, src, fixed, log)
+		}
+	}
+}
+
+// RefreshEndpoints loads the endpoint map once; when the users cannot be
+// read, the fixed entries still apply.
+func (r *Routes) RefreshEndpoints(ctx context.Context, src EndpointSource, fixed map[string]string, log *slog.Logger) {
+	m, err := src.Endpoints(ctx)
+	if err != nil {
+		log.Warn("console: users unavailable for the endpoint map", "err", err)
+		m = map[string]string{}
+	}
+	maps.Copy(m, fixed)
+	r.SetEndpoints(m)
+}
+
+// Chooser is the ScriptChooser a node runs: a configured rule first, else
+// the first script whose own audience matches the line and the caller.
+type Chooser struct {
+	Rules ScriptRules
+	Set   *script.Set
+}
+
+// Choose implements ScriptChooser.
+func (c Chooser) Choose(p *Pop) *ScriptRef {
+	if ref := c.Rules.Choose(p); ref != nil {
+		return ref
+	}
+	if c.Set == nil {
+		return nil
+	}
+	newCaller := len(p.Matches) == 0 || p.Matches[0].Contact.Status == crm.StatusLead
+	if s, ok := c.Set.Choose(p.Call.Line, newCaller, "en"); ok {
+		return &ScriptRef{ID: s.ID, Title: s.Title}
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/tamas-cc/tamas/crm/sqlite"
 	"github.com/tamas-cc/tamas/internal/config"
 	"github.com/tamas-cc/tamas/internal/testkit"
+	"github.com/tamas-cc/tamas/node"
 	"github.com/tamas-cc/tamas/telephony/sip/callgen"
 )
 
@@ -80,9 +81,9 @@ func startBrowserNode(t *testing.T) *browserNode {
 	l := loaded{cfg: cfg, log: newLogger(cfg.Log, logs, false)}
 	sctx, cancel := context.WithCancel(ctx)
 	n := &browserNode{db: db}
-	readyc := make(chan ready, 1)
+	readyc := make(chan node.Ready, 1)
 	done := make(chan error, 1)
-	go func() { done <- serve(sctx, l, func(r ready) { readyc <- r }) }()
+	go func() { done <- serve(sctx, l, func(r node.Ready) { readyc <- r }) }()
 	select {
 	case r := <-readyc:
 		n.url, n.sip = "http://"+r.HTTP, r.SIP[0].String()

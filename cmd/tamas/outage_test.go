@@ -16,6 +16,7 @@ import (
 
 	"github.com/tamas-cc/tamas/internal/config"
 	"github.com/tamas-cc/tamas/internal/testkit"
+	"github.com/tamas-cc/tamas/node"
 	"github.com/tamas-cc/tamas/telephony/sip/callgen"
 )
 
@@ -44,8 +45,8 @@ func TestDatabaseOutageLosesNoCall(t *testing.T) {
 	logs := &testkit.SyncBuffer{}
 	l := loaded{cfg: cfg, log: newLogger(cfg.Log, logs, false)}
 	ctx, cancel := context.WithCancel(context.Background())
-	readyc, done := make(chan ready, 1), make(chan error, 1)
-	go func() { done <- serve(ctx, l, func(r ready) { readyc <- r }) }()
+	readyc, done := make(chan node.Ready, 1), make(chan error, 1)
+	go func() { done <- serve(ctx, l, func(r node.Ready) { readyc <- r }) }()
 	var sipAddr, base string
 	select {
 	case r := <-readyc:

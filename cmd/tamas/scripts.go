@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/tamas-cc/tamas/crm/script"
+	"github.com/tamas-cc/tamas/node"
 	"github.com/tamas-cc/tamas/wrapup"
 )
 
@@ -32,7 +33,7 @@ func cmdScripts(ctx context.Context, configPath string, args []string, e env) er
 	if err != nil {
 		return err
 	}
-	if err := wrapup.CheckDispositions(set, dispositions(l.cfg.Console.WrapUp)); err != nil {
+	if err := wrapup.CheckDispositions(set, node.Dispositions(l.cfg.Console.WrapUp)); err != nil {
 		return err
 	}
 	for _, s := range set.Scripts() {

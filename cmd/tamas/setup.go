@@ -2,19 +2,15 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/mattn/go-isatty"
 
 	"github.com/tamas-cc/tamas/crm"
-	"github.com/tamas-cc/tamas/crm/phone"
-	"github.com/tamas-cc/tamas/crm/postgres"
-	"github.com/tamas-cc/tamas/crm/sqlite"
 	"github.com/tamas-cc/tamas/internal/config"
+	"github.com/tamas-cc/tamas/node"
 )
 
 func isTerminal(f *os.File) bool {
@@ -45,51 +41,12 @@ func load(path string, e env) (loaded, error) {
 	return loaded{cfg: cfg, log: newLogger(cfg.Log, e.stderr, e.isTerminal)}, nil
 }
 
-// migrator is a store that can bring its schema up to date.
-type migrator interface {
-	crm.Store
-	Migrate(ctx context.Context) error
-}
-
-// openStore opens the configured store; migrate forces migrations whatever
-// database.auto_migrate says.
-func openStore(ctx context.Context, l loaded, migrate bool) (crm.Store, error) {
-	var s migrator
-	var err error
-	switch l.cfg.Database.Driver {
-	case "postgres":
-		s, err = postgres.Open(ctx, l.cfg.Database.URL.Value())
-	default:
-		if err := os.MkdirAll(filepath.Dir(l.cfg.Database.SQLitePath), 0o750); err != nil {
-			return nil, fmt.Errorf("data directory: %w", err)
-		}
-		s, err = sqlite.Open(ctx, l.cfg.Database.SQLitePath)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if migrate || l.cfg.Database.AutoMigrate {
-		if err := s.Migrate(ctx); err != nil {
-			s.Close()
-			return nil, err
-		}
-	}
-	if l.cfg.Database.Driver == "sqlite" {
-		l.log.Info("store open", "driver", "sqlite", "path", l.cfg.Database.SQLitePath)
-	} else {
-		l.log.Info("store open", "driver", l.cfg.Database.Driver)
-	}
-	return s, nil
+// openStore opens the configured store; migrate forces migrations.
+func openStore(ctx context.Context, l loaded, migrate bool) (node.Records, error) {
+	return node.OpenStore(ctx, l.cfg, l.log, migrate)
 }
 
 func openDirectory(ctx context.Context, l loaded) (*crm.Directory, error) {
-	norm, err := phone.New(l.cfg.Phone.DefaultRegion)
-	if err != nil {
-		return nil, err
-	}
-	s, err := openStore(ctx, l, false)
-	if err != nil {
-		return nil, err
-	}
-	return crm.NewDirectory(s, norm), nil
+	dir, _, err := node.OpenDirectory(ctx, l.cfg, l.log)
+	return dir, err
 }
