@@ -56,8 +56,8 @@ type parts struct {
 }
 
 func newParts(ctx context.Context, cfg config.Config, log *slog.Logger, dir *crm.Directory, store Records,
-	reg prometheus.Registerer) (p *parts, err error) {
-	p = &parts{cfg: cfg, roster: screenpop.NewRoster(), store: store, stop: func() {}}
+	reg prometheus.Registerer) (_ *parts, err error) {
+	p := &parts{cfg: cfg, roster: screenpop.NewRoster(), store: store, stop: func() {}}
 	defer func() {
 		if err != nil {
 			p.close(log)

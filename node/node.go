@@ -47,8 +47,8 @@ type Node struct {
 // New builds a node from its configuration: it opens the store, loads the
 // scripts, connects the bus and listens for HTTP. Run starts it; a node
 // that is never run must be closed with Close.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger, version string) (n *Node, err error) {
-	n = &Node{cfg: cfg, log: log, version: version}
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, version string) (_ *Node, err error) {
+	n := &Node{cfg: cfg, log: log, version: version}
 	defer func() {
 		if err != nil {
 			n.Close()
