@@ -15,16 +15,8 @@ import (
 )
 
 func cmdContacts(ctx context.Context, configPath string, args []string, e env) error {
-	if len(args) == 0 {
-		return usageErr("contacts import|export FILE")
-	}
-	switch args[0] {
-	case "import":
-		return cmdImport(ctx, configPath, args[1:], e)
-	case "export":
-		return cmdExport(ctx, configPath, args[1:], e)
-	}
-	return usageErr("unknown contacts command %q (import or export)", args[0])
+	return subcommand(ctx, "contacts", configPath, args, e, map[string]func(context.Context, string, []string, env) error{
+		"import": cmdImport, "export": cmdExport})
 }
 
 func cmdImport(ctx context.Context, configPath string, args []string, e env) error {
@@ -36,10 +28,6 @@ func cmdImport(ctx context.Context, configPath string, args []string, e env) err
 	}
 	if fs.NArg() != 1 {
 		return usageErr("contacts import [-partial] FILE")
-	}
-	l, err := load(configPath, e)
-	if err != nil {
-		return err
 	}
 	var in io.Reader
 	var size int64
@@ -56,7 +44,7 @@ func cmdImport(ctx context.Context, configPath string, args []string, e env) err
 		}
 		in = f
 	}
-	dir, err := openDirectory(ctx, l)
+	_, dir, err := openDirectory(ctx, configPath, e)
 	if err != nil {
 		return err
 	}
@@ -110,11 +98,7 @@ func cmdExport(ctx context.Context, configPath string, args []string, e env) err
 	if fs.NArg() != 1 {
 		return usageErr("contacts export FILE (- for standard output)")
 	}
-	l, err := load(configPath, e)
-	if err != nil {
-		return err
-	}
-	dir, err := openDirectory(ctx, l)
+	_, dir, err := openDirectory(ctx, configPath, e)
 	if err != nil {
 		return err
 	}

@@ -20,11 +20,7 @@ func cmdSeed(ctx context.Context, configPath string, args []string, e env) error
 	if *n < 0 || *n > 50_000_000 {
 		return usageErr("-contacts must be between 0 and 50000000")
 	}
-	l, err := load(configPath, e)
-	if err != nil {
-		return err
-	}
-	dir, err := openDirectory(ctx, l)
+	_, dir, err := openDirectory(ctx, configPath, e)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/mattn/go-isatty"
 
@@ -46,7 +48,31 @@ func openStore(ctx context.Context, l loaded, migrate bool) (node.Records, error
 	return node.OpenStore(ctx, l.cfg, l.log, migrate)
 }
 
-func openDirectory(ctx context.Context, l loaded) (*crm.Directory, error) {
+// openDirectory loads the configuration and opens the CRM it names; the
+// caller closes dir.Store().
+func openDirectory(ctx context.Context, configPath string, e env) (loaded, *crm.Directory, error) {
+	l, err := load(configPath, e)
+	if err != nil {
+		return l, nil, err
+	}
 	dir, _, err := node.OpenDirectory(ctx, l.cfg, l.log)
-	return dir, err
+	return l, dir, err
+}
+
+// subcommand runs the command args[0] names among cmds.
+func subcommand(ctx context.Context, group, configPath string, args []string, e env,
+	cmds map[string]func(context.Context, string, []string, env) error) error {
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if len(args) == 0 {
+		return usageErr("%s %s", group, strings.Join(names, "|"))
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		return usageErr("unknown %s command %q (%s)", group, args[0], strings.Join(names, ", "))
+	}
+	return cmd(ctx, configPath, args[1:], e)
 }

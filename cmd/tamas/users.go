@@ -22,18 +22,8 @@ import (
 const passwordEnv = "TAMAS_NEW_PASSWORD"
 
 func cmdUsers(ctx context.Context, configPath string, args []string, e env) error {
-	if len(args) == 0 {
-		return usageErr("users add|list|passwd")
-	}
-	switch args[0] {
-	case "add":
-		return cmdUsersAdd(ctx, configPath, args[1:], e)
-	case "list":
-		return cmdUsersList(ctx, configPath, args[1:], e)
-	case "passwd":
-		return cmdUsersPasswd(ctx, configPath, args[1:], e)
-	}
-	return usageErr("unknown users command %q (add, list or passwd)", args[0])
+	return subcommand(ctx, "users", configPath, args, e, map[string]func(context.Context, string, []string, env) error{
+		"add": cmdUsersAdd, "list": cmdUsersList, "passwd": cmdUsersPasswd})
 }
 
 func cmdUsersAdd(ctx context.Context, configPath string, args []string, e env) error {
@@ -150,11 +140,7 @@ func withAccounts(ctx context.Context, configPath string, e env, fn func(*accoun
 		return err
 	}
 	defer s.Close()
-	users, ok := s.(account.Store)
-	if !ok {
-		return fmt.Errorf("the %s store keeps no users", l.cfg.Database.Driver)
-	}
-	return fn(account.NewService(users, account.Options{}))
+	return fn(account.NewService(s, account.Options{}))
 }
 
 // newPassword reads the new password from $TAMAS_NEW_PASSWORD or, failing
