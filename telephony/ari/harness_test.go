@@ -1,7 +1,6 @@
 package ari
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,30 +14,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
+	"github.com/tamas-cc/tamas/internal/testkit"
 	"github.com/tamas-cc/tamas/telephony"
 	"github.com/tamas-cc/tamas/telephony/ari/aritest"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-// lockedBuffer collects log output from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 const testPassword = "s3cret-pa55"
@@ -50,7 +32,7 @@ type harness struct {
 	srv    *aritest.Server
 	ad     *Adapter
 	reg    *prometheus.Registry
-	logs   *lockedBuffer
+	logs   *testkit.SyncBuffer
 	cancel context.CancelFunc
 	runErr chan error
 
@@ -94,7 +76,7 @@ func startUnconnected(t *testing.T, mutate func(*Config)) *harness {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	logs := &lockedBuffer{}
+	logs := &testkit.SyncBuffer{}
 	reg := prometheus.NewRegistry()
 	ad, err := New(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), reg)
 	if err != nil {

@@ -1,14 +1,12 @@
-// Package dispatch is the concurrency core the telephony engines share
-// (telephony/ari, telephony/sip): a bounded [Queue] between the goroutines
-// that read the PBX and the one goroutine that calls the handler, and a
-// [LogLimiter] that keeps floods of bad input or dropped events countable
-// without flooding the log.
+// Package dispatch is the concurrency core the telephony engines
+// (telephony/ari, telephony/sip) share: it implements, once, the contract
+// stated in package telephony. A [Queue] stands between the goroutines that
+// read the PBX and the one goroutine that calls the handler: putting never
+// blocks, an event that does not fit is dropped and counted, and Stop
+// delivers what is queued before it returns. A [LogLimiter] keeps a flood —
+// dropped events, garbage from the network — counted in full in metrics but
+// logged in sample.
 //
-// The contract it gives a [telephony.Source]: the handler is called from one
-// goroutine at a time, in the order events were put, so the events of a
-// call arrive in order as long as the engine puts them in order. Putting
-// never blocks: an event that does not fit is dropped, counted and logged at
-// a bounded rate, so a slow handler costs events rather than stalling the
-// PBX connection. On shutdown the events already queued are still
-// delivered, within the engine's shutdown timeout.
+// It knows no PBX and no metric names: each engine passes in its own
+// dropped-events counter, logger and limiter.
 package dispatch

@@ -1,7 +1,6 @@
 package dispatch
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/goleak"
 
+	"github.com/tamas-cc/tamas/internal/testkit"
 	"github.com/tamas-cc/tamas/telephony"
 )
 
@@ -34,24 +34,6 @@ func value(t *testing.T, c prometheus.Counter) float64 {
 
 func newCounter() prometheus.Counter {
 	return prometheus.NewCounter(prometheus.CounterOpts{Name: "dropped_total", Help: "test"})
-}
-
-// syncBuffer is a log sink the test can read while the queue writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Split(strings.TrimSpace(s.b.String()), "\n")
 }
 
 func event(call string, seq int) telephony.Event {
@@ -133,7 +115,7 @@ func TestEventsPutBeforeStartAreDelivered(t *testing.T) {
 
 func TestFullQueueDropsCountsAndLogsRateLimited(t *testing.T) {
 	dropped := newCounter()
-	var log syncBuffer
+	var log testkit.SyncBuffer
 	q := New(Config{
 		Name: "test", Size: 2, Dropped: dropped,
 		Log:     slog.New(slog.NewTextHandler(&log, nil)),
@@ -170,7 +152,7 @@ func TestFullQueueDropsCountsAndLogsRateLimited(t *testing.T) {
 	if got := value(t, dropped); got != 7 {
 		t.Errorf("dropped = %v, want 7", got)
 	}
-	lines := log.lines()
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
 	if len(lines) != 1 || !strings.Contains(lines[0], "test: call event dropped") ||
 		!strings.Contains(lines[0], "call_id=a") || !strings.Contains(lines[0], "suppressed=0") {
 		t.Errorf("log = %q, want one drop warning for call a", lines)

@@ -179,12 +179,12 @@ func (e *Endpoint) Run(ctx context.Context, h telephony.Handler) error {
 	e.log.Info("sip: endpoint listening", "addrs", fmt.Sprint(e.Addrs()))
 	close(e.ready)
 
-	e.q.Start(ctx, func(ctx context.Context, ev telephony.Event) {
+	e.q.Start(ctx, func(hctx context.Context, ev telephony.Event) {
 		if ev.Type == telephony.CallStarted {
 			// At is when the INVITE was read off the socket.
 			e.m.inviteToEvent.Observe(time.Since(ev.At).Seconds())
 		}
-		h(ctx, ev)
+		h(hctx, ev)
 	})
 
 	var runErr error
