@@ -12,16 +12,16 @@ import (
 	"github.com/tamas-cc/tamas/calllog"
 	"github.com/tamas-cc/tamas/telephony"
 	"github.com/tamas-cc/tamas/telephony/ari"
-	"github.com/tamas-cc/tamas/telephony/telephonytest"
+	"github.com/tamas-cc/tamas/telephony/ari/aritest"
 )
 
 // recorded replays a recording of a real Asterisk through the ARI adapter
 // and returns the call events it produced, once the calls have ended.
 func recorded(t *testing.T, name string, ends int) []telephony.Event {
 	t.Helper()
-	srv := telephonytest.NewServer(telephonytest.Options{Password: "pw"})
+	srv := aritest.NewServer(aritest.Options{Password: "pw"})
 	defer srv.Close()
-	tr, err := telephonytest.Load(name)
+	tr, err := aritest.Load(name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,9 +4,14 @@
 // telephony/sip (any PBX that forks calls to us) are engines below it that
 // turn their protocol into these types.
 //
-// Concurrency contract: a [Source] delivers the events of one call in the
-// order the PBX produced them, from a single goroutine per source; events of
-// different calls may interleave. Handlers must not block for long: a source
-// buffers a bounded number of events and counts (metric and log) any it has
-// to drop rather than stall the PBX connection.
+// Concurrency contract, the same for every [Source]: the handler is called
+// from one goroutine at a time, so it sees the events of one call in the
+// order the PBX produced them (events of different calls may interleave).
+// Handlers must not block for long: a source queues a bounded number of
+// events, and one that does not fit is dropped, counted in a metric and
+// logged at a bounded rate rather than stalling the PBX connection. When
+// Run's context ends, the events already queued are still delivered, within
+// the source's shutdown timeout, with a handler context that outlives Run's
+// so that they can be recorded. The engines share one implementation of
+// this, telephony/dispatch.
 package telephony

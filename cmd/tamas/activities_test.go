@@ -18,7 +18,7 @@ import (
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/sqlite"
 	"github.com/tamas-cc/tamas/internal/testkit"
-	"github.com/tamas-cc/tamas/telephony/telephonytest"
+	"github.com/tamas-cc/tamas/telephony/ari/aritest"
 	"github.com/tamas-cc/tamas/webhook"
 )
 
@@ -109,9 +109,9 @@ func TestRecordedCallIsAnnouncedByWebhooks(t *testing.T) {
 	cfg := filepath.Join(data, "tamas.yaml")
 	os.WriteFile(cfg, []byte("webhooks:\n  - name: crm\n    url: "+hook.URL+"\n    secret_file: "+secretFile+"\n"), 0o600)
 
-	pbx := telephonytest.NewServer(telephonytest.Options{Username: "tamas", Password: "pbx-s3cret"})
+	pbx := aritest.NewServer(aritest.Options{Username: "tamas", Password: "pbx-s3cret"})
 	defer pbx.Close()
-	tr, err := telephonytest.Load("agent_call")
+	tr, err := aritest.Load("agent_call")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func waitCallActivities(t *testing.T, db string, n int) {
 // recordedCallSetup makes what the recorded agent call needs: the caller as
 // a contact, the agent whose phone it rang (neda, PJSIP/agent1000), and a
 // test ARI server holding the recording.
-func recordedCallSetup(t *testing.T) (string, *telephonytest.Server, *telephonytest.Transcript) {
+func recordedCallSetup(t *testing.T) (string, *aritest.Server, *aritest.Transcript) {
 	t.Helper()
 	data := t.TempDir()
 	csv := "first name,last name,mobile\nLab,Customer,+1 415 555 0123\n"
@@ -190,9 +190,9 @@ func recordedCallSetup(t *testing.T) (string, *telephonytest.Server, *telephonyt
 		"users", "add", "-username", "neda", "-role", "agent", "-endpoint", "PJSIP/agent1000"); r.code != 0 {
 		t.Fatalf("users add: %+v", r)
 	}
-	pbx := telephonytest.NewServer(telephonytest.Options{Username: "tamas", Password: "pbx-s3cret"})
+	pbx := aritest.NewServer(aritest.Options{Username: "tamas", Password: "pbx-s3cret"})
 	t.Cleanup(pbx.Close)
-	tr, err := telephonytest.Load("agent_call")
+	tr, err := aritest.Load("agent_call")
 	if err != nil {
 		t.Fatal(err)
 	}

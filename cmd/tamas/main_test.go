@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/tamas-cc/tamas/internal/testkit"
+	"github.com/tamas-cc/tamas/telephony/ari/aritest"
 	"github.com/tamas-cc/tamas/telephony/sip/callgen"
-	"github.com/tamas-cc/tamas/telephony/telephonytest"
 )
 
 type result struct {
@@ -245,9 +245,9 @@ func TestServeCatchesAsteriskCalls(t *testing.T) {
 	if r := tamas(t, context.Background(), data, csv, "contacts", "import", "-"); r.code != 0 {
 		t.Fatalf("import: %+v", r)
 	}
-	pbx := telephonytest.NewServer(telephonytest.Options{Username: "tamas", Password: "pbx-s3cret"})
+	pbx := aritest.NewServer(aritest.Options{Username: "tamas", Password: "pbx-s3cret"})
 	defer pbx.Close()
-	tr, err := telephonytest.Load("inbound_sip_call")
+	tr, err := aritest.Load("inbound_sip_call")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tamas-cc/tamas/telephony"
+	"github.com/tamas-cc/tamas/telephony/dispatch"
 )
 
 // ErrApplicationReplaced is returned by Run when another websocket took
@@ -90,7 +91,8 @@ type Adapter struct {
 	rest  *restClient
 	wsURL string
 	auth  string // Authorization header value
-	lim   *logLimiter
+	lim   *dispatch.LogLimiter
+	q     *dispatch.Queue
 	seed  maphash.Seed
 
 	started   atomic.Bool
@@ -110,9 +112,7 @@ type Adapter struct {
 	bridges   map[string]bool // bridges this adapter created
 	playbacks map[string]chan string
 	identity  string // entity id and start time of the Asterisk last seen
-	events    chan telephony.Event
-	stopped   bool // events is closed
-	closing   bool // no new background work
+	closing   bool   // no new background work
 	bg        sync.WaitGroup
 }
 
@@ -143,14 +143,17 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Adapter, 
 	if err != nil {
 		return nil, err
 	}
+	log := logger.With("pbx", cfg.Name)
+	lim := dispatch.NewLogLimiter(10*time.Second, 1)
 	return &Adapter{
 		cfg:          cfg,
-		log:          logger.With("pbx", cfg.Name),
+		log:          log,
 		m:            m,
 		rest:         newRESTClient(cfg, m),
 		wsURL:        ws.String(),
 		auth:         "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Username+":"+cfg.Password)),
-		lim:          newLogLimiter(10 * time.Second),
+		lim:          lim,
+		q:            dispatch.New(dispatch.Config{Name: "ari", Size: cfg.EventBuffer, Dropped: m.dropped, Log: log, Limiter: lim}),
 		seed:         maphash.MakeSeed(),
 		stop:         make(chan struct{}),
 		typeCounters: map[string]prometheus.Counter{},
@@ -160,7 +163,6 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Adapter, 
 		ended:        newRecentSet(4096),
 		bridges:      map[string]bool{},
 		playbacks:    map[string]chan string{},
-		events:       make(chan telephony.Event, cfg.EventBuffer),
 	}, nil
 }
 
@@ -178,23 +180,13 @@ func (a *Adapter) Run(ctx context.Context, h telephony.Handler) error {
 	if !a.started.CompareAndSwap(false, true) {
 		return errors.New("ari: adapter already run")
 	}
-	// The handler's context outlives ctx by the shutdown drain, so that the
-	// last events can still be recorded.
-	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer hcancel()
-	dispatched := make(chan struct{})
-	go func() {
-		defer close(dispatched)
-		for ev := range a.events {
-			h(hctx, ev)
-		}
-	}()
+	a.q.Start(ctx, h)
 
 	runErr := a.loop(ctx)
 
 	close(a.stop)
-	deadline := time.NewTimer(a.cfg.ShutdownTimeout)
-	defer deadline.Stop()
+	shutdown, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
 	a.mu.Lock()
 	a.closing = true
 	a.mu.Unlock()
@@ -202,22 +194,11 @@ func (a *Adapter) Run(ctx context.Context, h telephony.Handler) error {
 	go func() { a.bg.Wait(); close(bgDone) }()
 	select {
 	case <-bgDone:
-	case <-deadline.C:
+	case <-shutdown.Done():
 		a.log.Warn("ari: clean-up requests still running at shutdown")
 	}
-	a.mu.Lock()
-	a.stopped = true
-	close(a.events)
-	a.mu.Unlock()
-	select {
-	case <-dispatched:
-	case <-deadline.C:
-		hcancel()
-		select {
-		case <-dispatched:
-		case <-time.After(time.Second):
-			return errors.Join(runErr, errors.New("ari: event handler did not return after shutdown"))
-		}
+	if err := a.q.Stop(shutdown); err != nil {
+		return errors.Join(runErr, fmt.Errorf("ari: %w", err))
 	}
 	<-bgDone
 	a.rest.close()
@@ -243,7 +224,7 @@ func (a *Adapter) loop(ctx context.Context) error {
 			if time.Since(began) > time.Minute {
 				attempt = 0
 			}
-		} else if ok, n := a.lim.allow("connect", time.Now()); ok {
+		} else if ok, n := a.lim.Allow("connect", time.Now()); ok {
 			a.log.Error("ari: cannot connect to Asterisk; retrying", "url", a.cfg.URL,
 				"application", a.cfg.Application, "err", err, "attempt", attempt+1, "suppressed", n)
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tamas-cc/tamas/telephony"
-	"github.com/tamas-cc/tamas/telephony/telephonytest"
+	"github.com/tamas-cc/tamas/telephony/ari/aritest"
 )
 
 // BenchmarkAdapterEvents measures ARI events read from the test server's
@@ -23,7 +23,7 @@ import (
 // call. One op is one ARI event; events/s is the figure to compare with the
 // 20,000 events/s target.
 func BenchmarkAdapterEvents(b *testing.B) {
-	srv := telephonytest.NewServer(telephonytest.Options{Password: testPassword})
+	srv := aritest.NewServer(aritest.Options{Password: testPassword})
 	defer srv.Close()
 	cfg := testConfig(srv.URL())
 	cfg.EventBuffer = 1 << 16
@@ -32,7 +32,7 @@ func BenchmarkAdapterEvents(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tr, err := telephonytest.Load("inbound_sip_call")
+	tr, err := aritest.Load("inbound_sip_call")
 	if err != nil {
 		b.Fatal(err)
 	}

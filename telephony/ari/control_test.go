@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tamas-cc/tamas/telephony"
-	"github.com/tamas-cc/tamas/telephony/telephonytest"
+	"github.com/tamas-cc/tamas/telephony/ari/aritest"
 )
 
 // liveCall makes a caller arrive and waits for its CallStarted.
@@ -20,7 +20,7 @@ func (h *harness) liveCall(id string) {
 
 // request waits for a REST request received at or after index from, with
 // the given method and path (a path ending in "/" is a prefix).
-func (h *harness) request(from int, method, path string) (telephonytest.Request, int) {
+func (h *harness) request(from int, method, path string) (aritest.Request, int) {
 	h.t.Helper()
 	for {
 		r, i, err := h.srv.WaitRequest(h.ctx(), from, method, path)
@@ -37,7 +37,7 @@ func (h *harness) request(from int, method, path string) (telephonytest.Request,
 // originated waits for an originate request at or after index from and for
 // the server to have created its channel, so that events the test then
 // sends for the channel cannot overtake the request's handling.
-func (h *harness) originated(from int) (telephonytest.Request, int) {
+func (h *harness) originated(from int) (aritest.Request, int) {
 	h.t.Helper()
 	r, i := h.request(from, "POST", "/ari/channels")
 	id := r.Query.Get("channelId")
@@ -51,8 +51,8 @@ func (h *harness) originated(from int) (telephonytest.Request, int) {
 	return r, i
 }
 
-func (h *harness) hangupFrames(id string) []telephonytest.Frame {
-	return []telephonytest.Frame{
+func (h *harness) hangupFrames(id string) []aritest.Frame {
+	return []aritest.Frame{
 		evChannel("ChannelHangupRequest", id, "Up", map[string]any{"cause": 32, "soft": true}),
 		evStasisEnd(id, "Up"),
 	}

@@ -143,7 +143,7 @@ func (a *Adapter) undecodable(data []byte) {
 
 func (a *Adapter) decodeError(reason, typ string, data []byte) {
 	a.m.decodeErrors.WithLabelValues(reason).Inc()
-	if ok, n := a.lim.allow("decode:"+reason, time.Now()); ok {
+	if ok, n := a.lim.Allow("decode:"+reason, time.Now()); ok {
 		a.log.Warn("ari: unreadable event frame skipped", "reason", reason, "type", short(typ),
 			"bytes", len(data), "sample", short(string(data)), "suppressed", n)
 	}
@@ -209,18 +209,7 @@ func (a *Adapter) emit(cs *callState, typ telephony.EventType, at time.Time, set
 		set(&ev)
 	}
 	a.m.emitted.WithLabelValues(string(typ)).Inc()
-	if !a.stopped {
-		select {
-		case a.events <- ev:
-			return
-		default:
-		}
-	}
-	a.m.dropped.Inc()
-	if ok, n := a.lim.allow("dropped", time.Now()); ok {
-		a.log.Warn("ari: call event dropped: handler behind or adapter stopped",
-			"type", string(typ), "call_id", cs.call.ID, "suppressed", n)
-	}
+	a.q.Put(ev)
 }
 
 // newCall starts tracking a channel. Call with a.mu held.
@@ -256,7 +245,7 @@ func (a *Adapter) report(id string, probs []problem) {
 			a.log.Debug("ari: dialled number is not numeric", "call_id", short(id), "value", p.value)
 			continue
 		}
-		if ok, n := a.lim.allow("identity:"+p.field+":"+p.kind, time.Now()); ok {
+		if ok, n := a.lim.Allow("identity:"+p.field+":"+p.kind, time.Now()); ok {
 			a.log.Warn("ari: bad caller identity from Asterisk", "call_id", short(id),
 				"field", p.field, "problem", p.kind, "value", p.value, "suppressed", n)
 		}

@@ -19,12 +19,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tamas-cc/tamas/telephony"
-	"github.com/tamas-cc/tamas/telephony/telephonytest"
+	"github.com/tamas-cc/tamas/telephony/ari/aritest"
 )
 
-func loadTranscript(t *testing.T, name string) *telephonytest.Transcript {
+func loadTranscript(t *testing.T, name string) *aritest.Transcript {
 	t.Helper()
-	tr, err := telephonytest.Load(name)
+	tr, err := aritest.Load(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,7 +467,7 @@ func TestAuthenticationFailure(t *testing.T) {
 // Asterisk that stops answering without closing the connection (a dead
 // host, a cut cable) is noticed by the missing pongs, and left.
 func TestSilentPeerIsDropped(t *testing.T) {
-	srv := telephonytest.NewServer(telephonytest.Options{Password: testPassword})
+	srv := aritest.NewServer(aritest.Options{Password: testPassword})
 	defer srv.Close()
 	target, _ := url.Parse(srv.URL())
 	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: target.Host})
@@ -581,7 +581,7 @@ func TestRunTwice(t *testing.T) {
 
 // A handler that falls behind costs events (counted), not the connection.
 func TestSlowHandlerDropsEvents(t *testing.T) {
-	srv := telephonytest.NewServer(telephonytest.Options{Password: testPassword})
+	srv := aritest.NewServer(aritest.Options{Password: testPassword})
 	defer srv.Close()
 	cfg := testConfig(srv.URL())
 	cfg.EventBuffer = 2

@@ -1,7 +1,6 @@
 package ari
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,30 +14,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
+	"github.com/tamas-cc/tamas/internal/testkit"
 	"github.com/tamas-cc/tamas/telephony"
-	"github.com/tamas-cc/tamas/telephony/telephonytest"
+	"github.com/tamas-cc/tamas/telephony/ari/aritest"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-// lockedBuffer collects log output from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 const testPassword = "s3cret-pa55"
@@ -47,10 +29,10 @@ const testPassword = "s3cret-pa55"
 // emits.
 type harness struct {
 	t      *testing.T
-	srv    *telephonytest.Server
+	srv    *aritest.Server
 	ad     *Adapter
 	reg    *prometheus.Registry
-	logs   *lockedBuffer
+	logs   *testkit.SyncBuffer
 	cancel context.CancelFunc
 	runErr chan error
 
@@ -89,12 +71,12 @@ func start(t *testing.T, mutate func(*Config)) *harness {
 
 func startUnconnected(t *testing.T, mutate func(*Config)) *harness {
 	t.Helper()
-	srv := telephonytest.NewServer(telephonytest.Options{Password: testPassword})
+	srv := aritest.NewServer(aritest.Options{Password: testPassword})
 	cfg := testConfig(srv.URL())
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	logs := &lockedBuffer{}
+	logs := &testkit.SyncBuffer{}
 	reg := prometheus.NewRegistry()
 	ad, err := New(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), reg)
 	if err != nil {
@@ -227,7 +209,7 @@ func (h *harness) settle() []telephony.Event {
 	return out
 }
 
-func (h *harness) send(frames ...telephonytest.Frame) {
+func (h *harness) send(frames ...aritest.Frame) {
 	h.t.Helper()
 	if err := h.srv.Send(frames...); err != nil {
 		h.t.Fatal(err)
@@ -313,8 +295,8 @@ func channel(id, state, callerName, callerNumber string) map[string]any {
 	}
 }
 
-func frame(typ string, fields map[string]any) telephonytest.Frame {
-	m := map[string]any{"type": typ, "timestamp": nextStamp(), "application": "tamas", "asterisk_id": telephonytest.RecordedEntityID}
+func frame(typ string, fields map[string]any) aritest.Frame {
+	m := map[string]any{"type": typ, "timestamp": nextStamp(), "application": "tamas", "asterisk_id": aritest.RecordedEntityID}
 	for k, v := range fields {
 		m[k] = v
 	}
@@ -322,18 +304,18 @@ func frame(typ string, fields map[string]any) telephonytest.Frame {
 	if err != nil {
 		panic(err)
 	}
-	return telephonytest.Frame{Type: typ, Data: b}
+	return aritest.Frame{Type: typ, Data: b}
 }
 
-func evStasisStart(id, state, callerName, callerNumber string, args []string) telephonytest.Frame {
+func evStasisStart(id, state, callerName, callerNumber string, args []string) aritest.Frame {
 	return frame("StasisStart", map[string]any{"args": args, "channel": channel(id, state, callerName, callerNumber)})
 }
 
-func evStasisEnd(id, state string) telephonytest.Frame {
+func evStasisEnd(id, state string) aritest.Frame {
 	return frame("StasisEnd", map[string]any{"channel": channel(id, state, "", "")})
 }
 
-func evChannel(typ, id, state string, fields map[string]any) telephonytest.Frame {
+func evChannel(typ, id, state string, fields map[string]any) aritest.Frame {
 	f := map[string]any{"channel": channel(id, state, "", "")}
 	for k, v := range fields {
 		f[k] = v

@@ -3,8 +3,6 @@ package ari
 import (
 	"errors"
 	"fmt"
-	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -112,36 +110,4 @@ func newMetrics(pbx string, reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
-}
-
-// logLimiter lets through one log line per key per interval, so that a
-// flood of garbage is counted in metrics without flooding the log; the
-// lines let through say how many were suppressed.
-type logLimiter struct {
-	mu       sync.Mutex
-	interval time.Duration
-	last     map[string]time.Time
-	skipped  map[string]int
-}
-
-func newLogLimiter(interval time.Duration) *logLimiter {
-	return &logLimiter{interval: interval, last: map[string]time.Time{}, skipped: map[string]int{}}
-}
-
-func (l *logLimiter) allow(key string, now time.Time) (bool, int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if t, ok := l.last[key]; ok && now.Sub(t) < l.interval {
-		l.skipped[key]++
-		return false, 0
-	}
-	if len(l.last) > 1024 {
-		// Keys are a small fixed set in practice; never grow without bound.
-		clear(l.last)
-		clear(l.skipped)
-	}
-	n := l.skipped[key]
-	l.last[key] = now
-	l.skipped[key] = 0
-	return true, n
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/tamas-cc/tamas/telephony"
-	"github.com/tamas-cc/tamas/telephony/telephonytest"
+	"github.com/tamas-cc/tamas/telephony/ari/aritest"
 )
 
 // want is one expected call event; empty fields are not checked.
@@ -49,7 +49,7 @@ func check(t *testing.T, got []telephony.Event, wants []want) {
 func replay(t *testing.T, name string) (*harness, []telephony.Event) {
 	t.Helper()
 	h := start(t, nil)
-	tr, err := telephonytest.Load(name)
+	tr, err := aritest.Load(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestTranscriptAgentCall(t *testing.T) {
 
 func TestTranscriptApplicationReplaced(t *testing.T) {
 	h := start(t, nil)
-	tr, err := telephonytest.Load("listen_curl_demo")
+	tr, err := aritest.Load("listen_curl_demo")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func TestTranscriptApplicationReplaced(t *testing.T) {
 
 func TestTranscriptARIInfo(t *testing.T) {
 	h := start(t, nil)
-	tr, err := telephonytest.Load("ari_info")
+	tr, err := aritest.Load("ari_info")
 	if err != nil {
 		t.Fatal(err)
 	}

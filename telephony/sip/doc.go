@@ -11,16 +11,15 @@
 // do that reading as pure functions of a request; the [Endpoint] adds the
 // transport, the transactions and the events.
 //
-// Concurrency contract: sipgo serves every request on its own goroutine;
-// the endpoint queues the events those goroutines produce (bounded by
-// Config.EventBuffer) and one dispatcher goroutine calls the handler, so the
-// handler is never called concurrently and sees the events of one call in
-// order (CallStarted before Ended). A handler that cannot keep up makes the
-// queue fill; further events are dropped, logged and counted
-// (tamas_sip_events_dropped_total) rather than delaying SIP responses to the
-// PBX. Bad input — unparseable datagrams, missing headers, broken URIs,
-// oversized numbers, invalid UTF-8, markup in display names — is logged,
-// counted (tamas_sip_malformed_requests_total, tamas_sip_identity_problems_total)
-// and answered with 400 where it can be answered; it never stops the
-// endpoint.
+// Events reach the handler under the contract of package telephony, through
+// telephony/dispatch: sipgo serves every request on its own goroutine, each
+// queues its events (Config.EventBuffer), and one dispatcher goroutine
+// delivers them, CallStarted before Ended; those dropped rather than
+// delaying SIP responses to the PBX are counted in
+// tamas_sip_events_dropped_total.
+//
+// Bad input — unparseable datagrams, missing headers, broken URIs, oversized
+// numbers, invalid UTF-8, markup in display names — is logged, counted
+// (tamas_sip_malformed_requests_total, tamas_sip_identity_problems_total) and
+// answered with 400 where it can be answered; it never stops the endpoint.
 package sip

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tamas-cc/tamas/telephony"
+	"github.com/tamas-cc/tamas/telephony/dispatch"
 )
 
 // PBXName is the Call.PBX of every call the endpoint catches.
@@ -49,21 +50,12 @@ type Endpoint struct {
 	release  chan struct{} // closed at shutdown: ringing calls let go
 	inflight sync.WaitGroup
 
-	// emitMu guards sends on events against its close.
-	emitMu  sync.RWMutex
-	stopped bool
-	events  chan queued
-
-	logLimit logLimiter
+	q        *dispatch.Queue
+	lim      *dispatch.LogLimiter
 	arrivals arrivals
 }
 
 var _ telephony.Source = (*Endpoint)(nil)
-
-type queued struct {
-	ev       telephony.Event
-	received time.Time
-}
 
 // NewEndpoint checks cfg and prepares an endpoint; Run serves it. Metrics
 // are registered on reg when it is not nil (one endpoint per registry).
@@ -80,6 +72,8 @@ func NewEndpoint(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*E
 	}
 	trusted, _ := parsePrefixes(cfg.TrustedPAI)
 	allow, _ := parsePrefixes(cfg.AllowFrom)
+	// A flood of garbage is counted in full but logged in sample.
+	lim := dispatch.NewLogLimiter(time.Second, 10)
 	e := &Endpoint{
 		cfg: cfg, log: logger, m: m, trusted: trusted, allow: allow,
 		parser:  sipmsg.NewParser(),
@@ -87,7 +81,8 @@ func NewEndpoint(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*E
 		udp:     map[string]net.PacketConn{},
 		calls:   map[string]*call{},
 		release: make(chan struct{}),
-		events:  make(chan queued, cfg.EventBuffer),
+		lim:     lim,
+		q:       dispatch.New(dispatch.Config{Name: "sip", Size: cfg.EventBuffer, Dropped: m.dropped, Log: logger, Limiter: lim}),
 	}
 	if cfg.Auth.Realm != "" {
 		if e.auth, err = newDigestAuth(cfg.Auth); err != nil {
@@ -184,15 +179,13 @@ func (e *Endpoint) Run(ctx context.Context, h telephony.Handler) error {
 	e.log.Info("sip: endpoint listening", "addrs", fmt.Sprint(e.Addrs()))
 	close(e.ready)
 
-	// The handler's context outlives ctx by the shutdown drain, so that the
-	// last events (calls ended by the shutdown) can still be recorded.
-	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer hcancel()
-	dispatched := make(chan struct{})
-	go func() {
-		defer close(dispatched)
-		e.dispatch(hctx, h)
-	}()
+	e.q.Start(ctx, func(hctx context.Context, ev telephony.Event) {
+		if ev.Type == telephony.CallStarted {
+			// At is when the INVITE was read off the socket.
+			e.m.inviteToEvent.Observe(time.Since(ev.At).Seconds())
+		}
+		h(hctx, ev)
+	})
 
 	var runErr error
 	select {
@@ -205,8 +198,8 @@ func (e *Endpoint) Run(ctx context.Context, h telephony.Handler) error {
 		}
 	}
 
-	deadline := time.NewTimer(e.cfg.ShutdownTimeout)
-	defer deadline.Stop()
+	shutdown, cancel := context.WithTimeout(context.Background(), e.cfg.ShutdownTimeout)
+	defer cancel()
 
 	// Let ringing calls go while the sockets can still carry their 480s.
 	e.mu.Lock()
@@ -217,7 +210,7 @@ func (e *Endpoint) Run(ctx context.Context, h telephony.Handler) error {
 	go func() { e.inflight.Wait(); close(released) }()
 	select {
 	case <-released:
-	case <-deadline.C:
+	case <-shutdown.Done():
 		e.log.Warn("sip: ringing calls not released before shutdown timeout")
 	}
 
@@ -230,50 +223,11 @@ func (e *Endpoint) Run(ctx context.Context, h telephony.Handler) error {
 	_ = ua.Close()
 	serving.Wait()
 
-	e.emitMu.Lock()
-	e.stopped = true
-	close(e.events)
-	e.emitMu.Unlock()
-	select {
-	case <-dispatched:
-	case <-deadline.C:
-		hcancel()
-		select {
-		case <-dispatched:
-		case <-time.After(time.Second):
-			return errors.Join(runErr, errors.New("sip: event handler did not return after shutdown"))
-		}
+	if err := e.q.Stop(shutdown); err != nil {
+		return errors.Join(runErr, fmt.Errorf("sip: %w", err))
 	}
 	e.log.Info("sip: endpoint stopped")
 	return runErr
-}
-
-// dispatch delivers queued events to h, one at a time.
-func (e *Endpoint) dispatch(ctx context.Context, h telephony.Handler) {
-	for q := range e.events {
-		if q.ev.Type == telephony.CallStarted {
-			e.m.inviteToEvent.Observe(time.Since(q.received).Seconds())
-		}
-		h(ctx, q.ev)
-	}
-}
-
-// emit queues an event without ever blocking a SIP transaction.
-func (e *Endpoint) emit(ev telephony.Event, received time.Time) {
-	e.emitMu.RLock()
-	defer e.emitMu.RUnlock()
-	if !e.stopped {
-		select {
-		case e.events <- queued{ev: ev, received: received}:
-			return
-		default:
-		}
-	}
-	e.m.dropped.Inc()
-	if ok, _ := e.logLimit.allow(time.Now()); ok {
-		e.log.Warn("sip: event dropped: handler behind or endpoint stopped",
-			"type", string(ev.Type), "call_id", ev.Call.ID)
-	}
 }
 
 // route registers the request handlers.

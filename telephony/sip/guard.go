@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -106,7 +105,7 @@ func tooLargeForUDP(req *sipmsg.Request) bool {
 // malformed logs (rate-limited) and counts a refused message.
 func (e *Endpoint) malformed(transport, reason, remote string, err error, data []byte) {
 	e.m.malformed.WithLabelValues(transport, reason).Inc()
-	ok, suppressed := e.logLimit.allow(time.Now())
+	ok, suppressed := e.lim.Allow("malformed", time.Now())
 	if !ok {
 		return
 	}
@@ -184,33 +183,6 @@ func randomTag() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// logLimiter lets through a burst of log lines per second, so a flood of
-// garbage is counted in full but logged in sample.
-type logLimiter struct {
-	mu         sync.Mutex
-	window     time.Time
-	n          int
-	suppressed int
-}
-
-const logBurst = 10
-
-func (l *logLimiter) allow(now time.Time) (ok bool, suppressedBefore int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.window) >= time.Second {
-		l.window, l.n = now, 0
-	}
-	if l.n >= logBurst {
-		l.suppressed++
-		return false, 0
-	}
-	l.n++
-	s := l.suppressed
-	l.suppressed = 0
-	return true, s
 }
 
 // stackLog adapts the endpoint's logger for sipgo: every sipgo error is

@@ -112,7 +112,7 @@ func (e *Endpoint) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 
 	e.m.started.Inc()
 	e.m.active.Inc()
-	e.emit(telephony.Event{Type: telephony.CallStarted, At: received, Call: c.info}, received)
+	e.q.Put(telephony.Event{Type: telephony.CallStarted, At: received, Call: c.info})
 	// The dispatcher was just made runnable on this thread's queue, where
 	// it would wait until this goroutine blocks — after the responses
 	// below, two socket writes later. Let it deliver the event first: the
@@ -154,7 +154,7 @@ func (e *Endpoint) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 
 	c.info.State = telephony.StateEnded
 	c.info.EndedAt = ended
-	e.emit(telephony.Event{Type: telephony.Ended, At: ended, Call: c.info, Cause: cause, CauseCode: code}, ended)
+	e.q.Put(telephony.Event{Type: telephony.Ended, At: ended, Call: c.info, Cause: cause, CauseCode: code})
 	e.log.Debug("sip: call ended", "call_id", callID, "cause", cause)
 }
 

@@ -1,4 +1,4 @@
-package telephonytest
+package aritest
 
 import (
 	"context"
@@ -42,7 +42,7 @@ type Request struct {
 }
 
 // ErrNotConnected is returned by Send when no client holds the websocket.
-var ErrNotConnected = errors.New("telephonytest: no websocket client connected")
+var ErrNotConnected = errors.New("aritest: no websocket client connected")
 
 // Server is a test ARI server. Its methods are safe for concurrent use.
 //
@@ -289,7 +289,7 @@ func (s *Server) PutChannel(raw json.RawMessage, inStasis bool) error {
 		ID string `json:"id"`
 	}
 	if err := json.Unmarshal(raw, &c); err != nil || c.ID == "" {
-		return fmt.Errorf("telephonytest: channel without id: %v", err)
+		return fmt.Errorf("aritest: channel without id: %v", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -365,7 +365,7 @@ func (s *Server) Send(frames ...Frame) error {
 			continue
 		}
 		if err := c.write(websocket.TextMessage, f.Data); err != nil {
-			return fmt.Errorf("telephonytest: send %s: %w", typ, err)
+			return fmt.Errorf("aritest: send %s: %w", typ, err)
 		}
 	}
 	return nil

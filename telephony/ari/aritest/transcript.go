@@ -1,4 +1,4 @@
-package telephonytest
+package aritest
 
 import (
 	"bufio"
@@ -77,7 +77,7 @@ func Names() []string {
 func Load(name string) (*Transcript, error) {
 	f, err := recordings.Open("testdata/" + name + ".jsonl")
 	if err != nil {
-		return nil, fmt.Errorf("telephonytest: transcript %q: %w", name, err)
+		return nil, fmt.Errorf("aritest: transcript %q: %w", name, err)
 	}
 	defer f.Close()
 	return Parse(name, f)
@@ -97,12 +97,12 @@ func Parse(name string, r io.Reader) (*Transcript, error) {
 		}
 		var rec Record
 		if err := json.Unmarshal(b, &rec); err != nil {
-			return nil, fmt.Errorf("telephonytest: %s line %d: %w", name, line, err)
+			return nil, fmt.Errorf("aritest: %s line %d: %w", name, line, err)
 		}
 		t.Records = append(t.Records, rec)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("telephonytest: %s: %w", name, err)
+		return nil, fmt.Errorf("aritest: %s: %w", name, err)
 	}
 	return t, nil
 }

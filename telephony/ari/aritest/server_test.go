@@ -1,4 +1,4 @@
-package telephonytest
+package aritest
 
 import (
 	"bytes"
