@@ -101,7 +101,7 @@ func (s *Service) Finish(ctx context.Context, a Agent, callID string, f Finish) 
 		if t.Assignee == "" {
 			t.Assignee = w.Agent
 		}
-		if t.Assignee != w.Agent && s.o.KnownUser != nil && !s.o.KnownUser(ctx, t.Assignee) {
+		if t.Assignee != w.Agent && s.o.Users != nil && !s.o.Users.Enabled(ctx, t.Assignee) {
 			return nil, &crm.FieldError{Field: "tasks", Reason: fmt.Sprintf("no user %q to assign a follow-up to", t.Assignee)}
 		}
 		w.Tasks = append(w.Tasks, crm.Task{Title: strings.TrimSpace(t.Title), DueAt: t.DueAt.UTC(), Assignee: t.Assignee})
@@ -130,10 +130,15 @@ func (s *Service) Finish(ctx context.Context, a Agent, callID string, f Finish) 
 	s.log.InfoContext(ctx, "wrap-up finished", "call", callID, "agent", w.Agent, "disposition", w.Disposition,
 		"score", w.Score, "tasks", len(w.Tasks))
 	s.release(ctx, w.Agent)
-	if s.o.Finished != nil {
-		s.o.Finished(ctx, w)
-	}
+	s.finished(ctx, w)
 	return &Done{WrapUp: w}, nil
+}
+
+// finished tells the notifier of a wrap-up now stored.
+func (s *Service) finished(ctx context.Context, w *crm.WrapUp) {
+	if s.o.Notify != nil {
+		s.o.Notify.Finished(ctx, w)
+	}
 }
 
 // DefaultDispositions are the codes used when none are configured: those

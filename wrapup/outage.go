@@ -112,8 +112,8 @@ func (s *Service) applyKept(ctx context.Context, w crm.WrapUp) error {
 			// was lost), or another node finished it.
 			s.log.InfoContext(ctx, "wrap-up from the outbox was already finished", "call", w.CallID)
 			s.forget(w.CallID)
-			if cur.DoneAt.Equal(w.DoneAt) && s.o.Finished != nil {
-				s.o.Finished(ctx, cur) // ours: nobody has heard of it yet
+			if cur.DoneAt.Equal(w.DoneAt) {
+				s.finished(ctx, cur) // ours: nobody has heard of it yet
 			}
 			return nil
 		}
@@ -142,9 +142,7 @@ func (s *Service) applyKept(ctx context.Context, w crm.WrapUp) error {
 	case err == nil:
 		s.log.InfoContext(ctx, "wrap-up written from the outbox", "call", w.CallID)
 		s.forget(w.CallID)
-		if s.o.Finished != nil {
-			s.o.Finished(ctx, &w)
-		}
+		s.finished(ctx, &w)
 		return nil
 	case outage(ctx, s.o.Store, err):
 		return err

@@ -73,7 +73,7 @@ func TestWalkAndFinish(t *testing.T) {
 	f.states.set(ctx, "sara", "wrapup")
 	due := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Millisecond)
 	checked := f.opts
-	checked.KnownUser = func(_ context.Context, name string) bool { return name == "sara" || name == "nima" }
+	checked.Users = users{"sara", "nima"}
 	strict, _ := wrapup.New(checked)
 	if _, err := strict.Finish(ctx, sara, "call-1", wrapup.Finish{Disposition: "qualified",
 		Tasks: []wrapup.FollowUp{{Title: "x", DueAt: due, Assignee: "nmia"}}}); !errors.As(err, &fe) || fe.Field != "tasks" {

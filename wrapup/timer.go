@@ -16,13 +16,13 @@ func (s *Service) wrapUpTime(queue string) time.Duration {
 // available after the queue's wrap-up time unless they chose another
 // state meanwhile.
 func (s *Service) CallEnded(ctx context.Context, username, queue string) {
-	if username == "" || s.o.SetState == nil {
+	if username == "" || s.o.Presence == nil {
 		return
 	}
-	if s.o.StateOf != nil && s.o.StateOf(username) != "available" {
+	if s.o.Presence.State(username) != "available" {
 		return // on break or offline: leave the agent's choice alone
 	}
-	s.o.SetState(ctx, username, "wrapup")
+	s.setState(ctx, username, "wrapup")
 	d := s.wrapUpTime(queue)
 	if d <= 0 {
 		return
@@ -41,8 +41,8 @@ func (s *Service) CallEnded(ctx context.Context, username, queue string) {
 		}
 		s.mu.Unlock()
 		// A timer replaced by a later call's does nothing: that one decides.
-		if current && (s.o.StateOf == nil || s.o.StateOf(username) == "wrapup") {
-			s.o.SetState(context.WithoutCancel(ctx), username, "available")
+		if current && s.o.Presence.State(username) == "wrapup" {
+			s.setState(context.WithoutCancel(ctx), username, "available")
 		}
 	})
 	s.timers[username] = timer
@@ -56,8 +56,14 @@ func (s *Service) release(ctx context.Context, username string) {
 		delete(s.timers, username)
 	}
 	s.mu.Unlock()
-	if s.o.SetState != nil && (s.o.StateOf == nil || s.o.StateOf(username) == "wrapup") {
-		s.o.SetState(ctx, username, "available")
+	if s.o.Presence != nil && s.o.Presence.State(username) == "wrapup" {
+		s.setState(ctx, username, "available")
+	}
+}
+
+func (s *Service) setState(ctx context.Context, username, state string) {
+	if err := s.o.Presence.SetState(ctx, username, state); err != nil {
+		s.log.WarnContext(ctx, "wrap-up: agent state not published", "user", username, "err", err)
 	}
 }
 

@@ -35,6 +35,40 @@ type History interface {
 	RecentActivities(ctx context.Context, contactID int64, limit int) ([]crm.Activity, error)
 }
 
+// Presence is agents' availability, which a wrap-up changes: an agent is
+// in "wrapup" after a call and "available" again once done.
+type Presence interface {
+	State(username string) string
+	SetState(ctx context.Context, username, state string) error
+}
+
+// Calls tells who had a call, for as long as it remembers the call.
+type Calls interface {
+	// Had reports whether the call is known and, if so, whether username
+	// had it: the agent who answered, or one its pop went to. It may wait
+	// briefly, within ctx, for a call it is about to learn of.
+	Had(ctx context.Context, callID, username string) (known, had bool)
+	// AnsweredBy names who answered the call ("" when not known).
+	AnsweredBy(callID string) string
+}
+
+// Activities reads a call's activity: the agent it names had the call,
+// once Calls has forgotten it.
+type Activities interface {
+	CallActivity(ctx context.Context, callID string) (*crm.Activity, error)
+}
+
+// Users tells whom a follow-up may be assigned to.
+type Users interface {
+	// Enabled reports whether username names a user who may log in.
+	Enabled(ctx context.Context, username string) bool
+}
+
+// Notifier hears of every finished wrap-up once it is stored.
+type Notifier interface {
+	Finished(ctx context.Context, w *crm.WrapUp)
+}
+
 // Options configure a Service.
 type Options struct {
 	Store    crm.WrapUpStore
@@ -49,13 +83,10 @@ type Options struct {
 	// leaves the agent in wrap-up until they finish.
 	WrapUpTime  time.Duration
 	QueueWrapUp map[string]time.Duration
-	// SetState changes an agent's availability ("wrapup", "available").
-	SetState func(ctx context.Context, username, state string)
-	// StateOf reports an agent's availability.
-	StateOf func(username string) string
-	// Finished hears of every finished wrap-up once it is stored
-	// (webhooks).
-	Finished func(ctx context.Context, w *crm.WrapUp)
+	// Presence is whose availability the wrap-up time changes (nil: none).
+	Presence Presence
+	// Notify hears of finished wrap-ups (webhooks); nil: nobody.
+	Notify Notifier
 	// Outbox keeps finished wrap-ups the database could not take; with it,
 	// an outage does not stop agents: answers are kept on this node and
 	// saved when the database returns, and a finish is kept on disk and
@@ -66,18 +97,18 @@ type Options struct {
 	Refused *outbox.Outbox[crm.WrapUp]
 	// RetryEvery is how often Run retries (2s).
 	RetryEvery time.Duration
-	// MayOpen reports whether an agent had a call and may start its
-	// wrap-up (nil: anyone); supervisors may always.
-	MayOpen func(ctx context.Context, callID, username string) bool
-	// AnsweredBy names who answered a call, when known: that agent takes
-	// over a draft another agent the call was offered to opened before
-	// the answer.
-	AnsweredBy func(callID string) string
-	// KnownUser reports whether a follow-up may be assigned to username
-	// (nil: anyone): a typo must not create a follow-up nobody is told of.
-	KnownUser func(ctx context.Context, username string) bool
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Calls decides who may start a call's wrap-up: an agent who had the
+	// call; once Calls has forgotten it, the agent its activity in
+	// Activities names. Supervisors always may; with no Calls, anyone
+	// may. The agent who answered takes over a draft another agent the
+	// call was offered to opened before the answer.
+	Calls      Calls
+	Activities Activities
+	// Users checks a follow-up's assignee (nil: anyone): a typo must not
+	// create a follow-up nobody is told of.
+	Users  Users
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Service runs wrap-ups. Moves on one call are serialised on this node.
@@ -200,7 +231,7 @@ func (s *Service) Open(ctx context.Context, a Agent, c Call) (*State, error) {
 	s.fieldsMu.Unlock()
 	switch {
 	case errors.Is(err, crm.ErrNotFound):
-		if !a.Supervisor && s.o.MayOpen != nil && !s.o.MayOpen(ctx, c.ID, a.Username) {
+		if !a.Supervisor && !s.mayOpen(ctx, c.ID, a.Username) {
 			return nil, ErrForbidden
 		}
 		w = &crm.WrapUp{CallID: c.ID, ContactID: c.ContactID, Agent: a.Username, Line: c.Line, Queue: c.Queue,
@@ -231,7 +262,7 @@ func (s *Service) Open(ctx context.Context, a Agent, c Call) (*State, error) {
 		return nil, err
 	}
 	if err := s.owns(a, w); err != nil {
-		if w.Done() || s.o.AnsweredBy == nil || s.o.AnsweredBy(c.ID) != a.Username {
+		if w.Done() || s.o.Calls == nil || s.o.Calls.AnsweredBy(c.ID) != a.Username {
 			return nil, err
 		}
 		s.log.InfoContext(ctx, "wrap-up taken over by the agent who answered", "call", c.ID, "from", w.Agent, "to", a.Username)
@@ -252,6 +283,21 @@ func (s *Service) Open(ctx context.Context, a Agent, c Call) (*State, error) {
 		return nil, err
 	}
 	return s.state(ctx, a, w, run, w.Queue), nil
+}
+
+// mayOpen reports whether an agent had a call, so may start its wrap-up.
+func (s *Service) mayOpen(ctx context.Context, callID, username string) bool {
+	if s.o.Calls == nil {
+		return true
+	}
+	if known, had := s.o.Calls.Had(ctx, callID, username); known {
+		return had
+	}
+	if s.o.Activities == nil {
+		return false
+	}
+	a, err := s.o.Activities.CallActivity(ctx, callID)
+	return err == nil && a.Agent == username
 }
 
 func (s *Service) owns(a Agent, w *crm.WrapUp) error {

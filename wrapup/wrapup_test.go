@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -17,9 +18,17 @@ import (
 
 var dispositions = wrapup.DefaultDispositions()
 
+// states is agents' availability, as a wrapup.Presence.
 type states struct {
 	mu sync.Mutex
 	m  map[string]string
+}
+
+func (s *states) State(u string) string { return s.get(u) }
+
+func (s *states) SetState(ctx context.Context, u, st string) error {
+	s.set(ctx, u, st)
+	return nil
 }
 
 func (s *states) set(_ context.Context, u, st string) {
@@ -34,13 +43,18 @@ func (s *states) get(u string) string {
 	return s.m[u]
 }
 
+// notified hears of finished wrap-ups, as a wrapup.Notifier.
+type notified chan *crm.WrapUp
+
+func (n notified) Finished(_ context.Context, w *crm.WrapUp) { n <- w }
+
 type fixture struct {
 	dbPath   string
 	store    *sqlite.Store
 	contact  *crm.Contact
 	svc      *wrapup.Service
 	states   *states
-	finished chan *crm.WrapUp
+	finished notified
 	opts     wrapup.Options
 }
 
@@ -66,11 +80,10 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{dbPath: dbPath, store: st, contact: c, states: &states{m: map[string]string{}}, finished: make(chan *crm.WrapUp, 4)}
+	f := &fixture{dbPath: dbPath, store: st, contact: c, states: &states{m: map[string]string{}}, finished: make(notified, 4)}
 	f.opts = wrapup.Options{Store: st, Contacts: st, History: st, Scripts: set, Dispositions: dispositions,
 		WrapUpTime: time.Hour, QueueWrapUp: map[string]time.Duration{"fast": 20 * time.Millisecond},
-		SetState: f.states.set, StateOf: f.states.get,
-		Finished: func(_ context.Context, w *crm.WrapUp) { f.finished <- w }}
+		Presence: f.states, Notify: f.finished}
 	f.svc, err = wrapup.New(f.opts)
 	if err != nil {
 		t.Fatal(err)
@@ -92,13 +105,52 @@ func step(t *testing.T, f *fixture, from string, answer []string, move string) *
 
 func ptr[T any](v T) *T { return &v }
 
+// users are the enabled users, as a wrapup.Users.
+type users []string
+
+func (u users) Enabled(_ context.Context, name string) bool { return slices.Contains(u, name) }
+
+// calls knows whom each call's pop went to and who answered it, as a
+// wrapup.Calls.
+type calls struct {
+	mu       sync.Mutex
+	agents   map[string][]string
+	answered map[string]string
+}
+
+func (c *calls) Had(_ context.Context, callID, user string) (known, had bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	agents, ok := c.agents[callID]
+	if !ok {
+		return false, false
+	}
+	if a := c.answered[callID]; a != "" {
+		return true, a == user
+	}
+	return true, slices.Contains(agents, user)
+}
+
+func (c *calls) AnsweredBy(callID string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.answered[callID]
+}
+
+func (c *calls) answer(callID, user string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.answered[callID] = user
+}
+
 // An agent may start the wrap-up only of a call they had; a supervisor of
 // any.
 func TestOnlyTheAgentsCall(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
+	known := &calls{agents: map[string][]string{"mine": {"sara"}, "offered": {"bob", "sara"}}, answered: map[string]string{}}
 	o := f.opts
-	o.MayOpen = func(_ context.Context, callID, user string) bool { return callID == "mine" && user == "sara" }
+	o.Calls, o.Activities = known, f.store
 	svc, _ := wrapup.New(o)
 	bob := wrapup.Agent{Username: "bob"}
 	if _, err := svc.Open(ctx, bob, wrapup.Call{ID: "mine", ContactID: f.contact.ID}); !errors.Is(err, wrapup.ErrForbidden) {
@@ -116,23 +168,30 @@ func TestOnlyTheAgentsCall(t *testing.T) {
 	if _, err := svc.Open(ctx, wrapup.Agent{Username: "boss", Supervisor: true}, wrapup.Call{ID: "other"}); err != nil {
 		t.Fatalf("a supervisor: %v", err)
 	}
-	// Offered to two agents; one opens the script before the answer, the
-	// other answers: the one who answered takes the wrap-up over.
-	answered := ""
-	o.MayOpen = func(_ context.Context, callID, user string) bool { return user == "bob" || user == "sara" }
-	o.AnsweredBy = func(string) string { return answered }
-	svc2, _ := wrapup.New(o)
-	if _, err := svc2.Open(ctx, bob, wrapup.Call{ID: "offered"}); err != nil {
+	// A call the index has forgotten: its activity names who had it.
+	if err := f.store.AddActivity(ctx, &crm.Activity{Kind: crm.ActivityCall, CallID: "old", Agent: "sara",
+		At: time.Now().Add(-24 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc2.Open(ctx, sara, wrapup.Call{ID: "offered"}); !errors.Is(err, wrapup.ErrForbidden) {
+	if _, err := svc.Open(ctx, bob, wrapup.Call{ID: "old"}); !errors.Is(err, wrapup.ErrForbidden) {
+		t.Fatalf("another agent's forgotten call: %v", err)
+	}
+	if _, err := svc.Open(ctx, sara, wrapup.Call{ID: "old"}); err != nil {
+		t.Fatalf("the agent's forgotten call: %v", err)
+	}
+	// Offered to two agents; one opens the script before the answer, the
+	// other answers: the one who answered takes the wrap-up over.
+	if _, err := svc.Open(ctx, bob, wrapup.Call{ID: "offered"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Open(ctx, sara, wrapup.Call{ID: "offered"}); !errors.Is(err, wrapup.ErrForbidden) {
 		t.Fatalf("before the answer, the other agent: %v", err)
 	}
-	answered = "sara"
-	if st, err := svc2.Open(ctx, sara, wrapup.Call{ID: "offered"}); err != nil || st.WrapUp.Agent != "sara" {
+	known.answer("offered", "sara")
+	if st, err := svc.Open(ctx, sara, wrapup.Call{ID: "offered"}); err != nil || st.WrapUp.Agent != "sara" {
 		t.Fatalf("the agent who answered: %+v (%v)", st, err)
 	}
-	if err := svc2.Notes(ctx, bob, "offered", "mine?"); !errors.Is(err, wrapup.ErrForbidden) {
+	if err := svc.Notes(ctx, bob, "offered", "mine?"); !errors.Is(err, wrapup.ErrForbidden) {
 		t.Fatalf("the agent who did not answer, after: %v", err)
 	}
 }
