@@ -83,7 +83,8 @@ type Options struct {
 	// leaves the agent in wrap-up until they finish.
 	WrapUpTime  time.Duration
 	QueueWrapUp map[string]time.Duration
-	// Presence is whose availability the wrap-up time changes (nil: none).
+	// Presence holds agents' availability, which the wrap-up time
+	// changes (nil: left alone).
 	Presence Presence
 	// Notify hears of finished wrap-ups (webhooks); nil: nobody.
 	Notify Notifier
