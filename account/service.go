@@ -97,6 +97,14 @@ func NewService(store Store, o Options) *Service {
 // Users returns the store, for reading and updating users.
 func (s *Service) Users() Store { return s.store }
 
+// Enabled reports whether username names a user who is not disabled: one
+// work may be assigned to. A store that cannot answer counts as no, so a
+// typo is never taken for a user.
+func (s *Service) Enabled(ctx context.Context, username string) bool {
+	u, err := s.store.UserByName(ctx, username)
+	return err == nil && !u.Disabled
+}
+
 // SessionTTL is how long a login lasts.
 func (s *Service) SessionTTL() time.Duration { return s.o.SessionTTL }
 

@@ -385,3 +385,27 @@ func TestSessionsOutliveADatabaseOutage(t *testing.T) {
 		t.Fatal("an expired session passed during the outage")
 	}
 }
+
+func TestEnabled(t *testing.T) {
+	now := time.Now()
+	s := newService(t, &now)
+	ctx := context.Background()
+	for _, name := range []string{"ali", "gone"} {
+		if err := s.CreateUser(ctx, &account.User{Username: name, Role: account.RoleAgent}, "correct horse"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone, err := s.Users().UserByName(ctx, "gone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone.Disabled = true
+	if err := s.UpdateUser(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"ali": true, "ALI": true, "gone": false, "nobody": false} {
+		if got := s.Enabled(ctx, name); got != want {
+			t.Errorf("Enabled(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -182,53 +182,12 @@ func Dispositions(wc config.WrapUp) []wrapup.Disposition {
 	return out
 }
 
-func (p *parts) newWrapUps(wc config.WrapUp, log *slog.Logger, scripts *script.Set) error {
+func (p *parts) newWrapUps(wc config.WrapUp, log *slog.Logger, scripts *script.Set) (err error) {
 	p.dispos = Dispositions(wc)
-	store := p.store
-	publish := func(ctx context.Context, ch string, data []byte) error {
-		_, err := p.bus.Publish(ctx, ch, data)
-		return err
-	}
-	var err error
-	p.wrapups, err = wrapup.New(wrapup.Options{Store: store, Contacts: store, History: store, Scripts: scripts,
-		Dispositions: p.dispos, WrapUpTime: wc.Time, QueueWrapUp: wc.Queues, Logger: log, Outbox: p.wuOutbox, Refused: p.refused,
-		SetState: func(ctx context.Context, user, state string) {
-			if _, err := screenpop.PublishState(ctx, p.roster, publish, user, screenpop.Availability(state), ""); err != nil {
-				log.Warn("wrap-up: agent state not published", "user", user, "err", err)
-			}
-		},
-		StateOf: func(user string) string { return string(p.roster.Get(user).State) },
-		// The agent the call's pop went to or who answered it; once the
-		// pop is forgotten, the agent its activity names.
-		MayOpen: func(ctx context.Context, callID, user string) bool {
-			// The console opens a wrap-up when its own pop says the agent
-			// answered; the supervisors' copy that feeds the index may
-			// trail it by moments, so a refusal waits for it briefly.
-			known := false
-			for wait := 0; wait < 20 && ctx.Err() == nil; wait++ {
-				k, ok := p.index.Allowed(callID, user)
-				if ok {
-					return true
-				}
-				known = k
-				time.Sleep(50 * time.Millisecond)
-			}
-			if known {
-				return false
-			}
-			a, err := store.CallActivity(ctx, callID)
-			return err == nil && a.Agent == user
-		},
-		AnsweredBy: p.index.AnsweredBy,
-		KnownUser: func(ctx context.Context, name string) bool {
-			u, err := store.UserByName(ctx, name)
-			return err == nil && !u.Disabled
-		},
-		Finished: func(ctx context.Context, w *crm.WrapUp) {
-			if a, err := store.CallActivity(ctx, w.CallID); err == nil {
-				p.hooks.Send(webhook.ActivityCompleted, a)
-			}
-		}})
+	p.wrapups, err = wrapup.New(wrapup.Options{Store: p.store, Contacts: p.store, History: p.store, Scripts: scripts,
+		Dispositions: p.dispos, WrapUpTime: wc.Time, QueueWrapUp: wc.Queues, Outbox: p.wuOutbox, Refused: p.refused,
+		Presence: screenpop.Presence{Roster: p.roster, Publisher: p.bus}, Calls: p.index, Activities: p.store,
+		Users: p.accounts, Notify: calllog.Completed{Activities: p.store, Notify: p.hooks}, Logger: log})
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
 	}

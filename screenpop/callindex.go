@@ -16,13 +16,17 @@ import (
 type CallIndex struct {
 	bus    Bus
 	ctx    context.Context
-	mu     sync.Mutex
-	calls  map[string]indexedCall
 	maxAge time.Duration
 	cancel func()
+
+	mu    sync.Mutex
+	calls map[string]indexedCall
 	// pos is the last message applied; a gap after it is read from the
 	// channel's history, so a message the live feed lost is not missed.
 	pos Position
+	// changed is closed when the index applies a message, waking those
+	// Had holds; made only while someone waits.
+	changed chan struct{}
 }
 
 type indexedCall struct {
@@ -56,10 +60,11 @@ func WatchCalls(ctx context.Context, bus Bus) (*CallIndex, error) {
 // receive applies a live message, first catching up from history when the
 // feed skipped messages or says it may have.
 func (ix *CallIndex) receive(m Message) {
-	gap := m.Data == nil || (ix.pos.Epoch != "" && (m.Epoch != ix.pos.Epoch || m.Seq > ix.pos.Seq+1))
-	if gap && ix.pos.Epoch != "" {
+	pos := ix.position()
+	gap := m.Data == nil || (pos.Epoch != "" && (m.Epoch != pos.Epoch || m.Seq > pos.Seq+1))
+	if gap && pos.Epoch != "" {
 		ctx, cancel := context.WithTimeout(ix.ctx, 5*time.Second)
-		missed, _, err := ix.bus.History(ctx, SupervisorChannel, ix.pos.Epoch, ix.pos.Seq, 0)
+		missed, _, err := ix.bus.History(ctx, SupervisorChannel, pos.Epoch, pos.Seq, 0)
 		if errors.Is(err, ErrHistoryGone) {
 			missed, _, err = ix.bus.History(ctx, SupervisorChannel, "", 0, 0)
 		}
@@ -75,11 +80,17 @@ func (ix *CallIndex) receive(m Message) {
 	}
 }
 
+// position is the last message applied.
+func (ix *CallIndex) position() Position {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.pos
+}
+
 func (ix *CallIndex) apply(m Message) {
-	if m.Epoch == ix.pos.Epoch && m.Seq <= ix.pos.Seq {
+	if pos := ix.position(); m.Epoch == pos.Epoch && m.Seq <= pos.Seq {
 		return // already applied
 	}
-	ix.pos = Position{Epoch: m.Epoch, Seq: m.Seq}
 	// Only what the index keeps is decoded: the rest of a pop (matches,
 	// history) is skipped without being built.
 	var env struct {
@@ -90,12 +101,20 @@ func (ix *CallIndex) apply(m Message) {
 			AnsweredBy string   `json:"answered_by"`
 		} `json:"pop"`
 	}
-	if json.Unmarshal(m.Data, &env) != nil || env.Kind != "pop" || env.Pop == nil || env.Pop.ID == "" {
+	isPop := json.Unmarshal(m.Data, &env) == nil && env.Kind == "pop" && env.Pop != nil && env.Pop.ID != ""
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	// Every message moves the index on, a pop or not: Had may be waiting
+	// for it to reach a position.
+	ix.pos = Position{Epoch: m.Epoch, Seq: m.Seq}
+	if ix.changed != nil {
+		close(ix.changed)
+		ix.changed = nil
+	}
+	if !isPop {
 		return
 	}
 	p := env.Pop
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
 	if len(ix.calls) >= maxIndexedCalls {
 		cutoff := time.Now().Add(-ix.maxAge)
 		for id, c := range ix.calls {
@@ -115,8 +134,13 @@ func (ix *CallIndex) apply(m Message) {
 // when the PBX does not say), an agent the pop went to.
 func (ix *CallIndex) Allowed(callID, username string) (known, allowed bool) {
 	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.allowed(callID, username)
+}
+
+// allowed is Allowed with ix.mu held.
+func (ix *CallIndex) allowed(callID, username string) (known, allowed bool) {
 	c, ok := ix.calls[callID]
-	ix.mu.Unlock()
 	if !ok {
 		return false, false
 	}
@@ -124,6 +148,57 @@ func (ix *CallIndex) Allowed(callID, username string) (known, allowed bool) {
 		return true, c.answeredBy == username
 	}
 	return true, slices.Contains(c.agents, username)
+}
+
+// learnWait bounds how long Had waits for the index to learn a call.
+const learnWait = time.Second
+
+// Had reports, as Allowed does, whether the index knows the call and
+// whether username had it; but where Allowed says no, Had first waits for
+// the index to catch up, up to a second or until ctx ends. The console
+// opens a wrap-up when its own pop says the agent answered, and the
+// supervisors' copy this index follows may trail it by moments.
+//
+// The rule that lets Had stop waiting: each version of a pop is published
+// on the supervisors' channel before its agents' channels (see
+// Service.publish), so whatever version an agent's console has seen was on
+// that channel before the console asked. Had reads the channel's position
+// when asked; once the index has applied the channel up to there, its
+// answer is final and Had returns at once, for a call it has never heard of
+// too. Only while the index trails that position does Had wait, woken by
+// each message it applies. A position it cannot read (the bus is down)
+// gives no such proof: Had then waits out the deadline.
+func (ix *CallIndex) Had(ctx context.Context, callID, username string) (known, had bool) {
+	if known, had = ix.Allowed(callID, username); had {
+		return known, had
+	}
+	ctx, cancel := context.WithTimeout(ctx, learnWait)
+	defer cancel()
+	target, err := ix.bus.Position(ctx, SupervisorChannel)
+	for {
+		ix.mu.Lock()
+		known, had = ix.allowed(callID, username)
+		final := had || (err == nil && reached(ix.pos, target))
+		if !final && ix.changed == nil {
+			ix.changed = make(chan struct{})
+		}
+		changed := ix.changed
+		ix.mu.Unlock()
+		if final {
+			return known, had
+		}
+		select {
+		case <-ctx.Done():
+			return known, had
+		case <-changed:
+		}
+	}
+}
+
+// reached reports whether an index at pos has applied every message up to
+// target; a channel with nothing on it has nothing to apply.
+func reached(pos, target Position) bool {
+	return target.Seq == 0 || (pos.Epoch == target.Epoch && pos.Seq >= target.Seq)
 }
 
 // AnsweredBy returns who answered the call, if the index knows.

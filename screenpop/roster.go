@@ -113,3 +113,33 @@ func PublishState(ctx context.Context, r *Roster, publish func(ctx context.Conte
 	}
 	return st, first
 }
+
+// Presence is agents' availability as this node keeps and tells it: a
+// change is recorded in Roster and published to supervisors and the
+// agent's other consoles. It is a wrapup.Presence.
+type Presence struct {
+	Roster *Roster
+	// Publisher tells the change (nil: nobody is told).
+	Publisher Publisher
+}
+
+// State returns an agent's availability ("offline" when unknown).
+func (p Presence) State(username string) string { return string(p.Roster.Get(username).State) }
+
+// SetState records an agent's availability and publishes it; the state is
+// recorded even when publishing fails.
+func (p Presence) SetState(ctx context.Context, username, state string) error {
+	a := Availability(state)
+	if !a.Valid() {
+		return fmt.Errorf("screenpop: %q is not an availability", state)
+	}
+	var publish func(ctx context.Context, channel string, data []byte) error
+	if p.Publisher != nil {
+		publish = func(ctx context.Context, channel string, data []byte) error {
+			_, err := p.Publisher.Publish(ctx, channel, data)
+			return err
+		}
+	}
+	_, err := PublishState(ctx, p.Roster, publish, username, a, "")
+	return err
+}

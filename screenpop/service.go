@@ -447,8 +447,11 @@ func addAgents(have, more []string) []string {
 	return have
 }
 
-// publish sends one version to its agents and to supervisors. Slices are
+// publish sends one version to supervisors, then to its agents. Slices are
 // copied by the caller's snapshot, so the pop may keep changing meanwhile.
+// Supervisors' copy first: the call index follows it, and an agent may
+// open the call's wrap-up as soon as their copy arrives; this order lets
+// the index tell a call it will not learn of (CallIndex.Had).
 func (s *Service) publish(ctx context.Context, p Pop) {
 	data, err := json.Marshal(Envelope{Kind: "pop", Pop: &p})
 	if err != nil {
@@ -457,7 +460,7 @@ func (s *Service) publish(ctx context.Context, p Pop) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	for _, ch := range append(channelsOf(p.Agents), SupervisorChannel) {
+	for _, ch := range channelsOf(p.Agents) {
 		if _, err := s.o.Publisher.Publish(ctx, ch, data); err != nil {
 			s.m.published.WithLabelValues("error").Inc()
 			s.log.Error("pop: publish failed", "pop", p.ID, "channel", ch, "err", err)
@@ -467,8 +470,10 @@ func (s *Service) publish(ctx context.Context, p Pop) {
 	}
 }
 
+// channelsOf lists the supervisors' channel, then the agents'.
 func channelsOf(agents []string) []string {
 	out := make([]string, 0, len(agents)+1)
+	out = append(out, SupervisorChannel)
 	for _, a := range agents {
 		out = append(out, UserChannel(a))
 	}
