@@ -1,9 +1,11 @@
 // The agent console. Everything the network or the CRM sends is put on the
 // page with textContent: caller names and numbers are chosen by strangers.
-"use strict";
-(() => {
+import { strings as I18N } from "./i18n.js";
+import { wrapUpPanel } from "./wrapup.js";
+import { timelineView } from "./timeline.js";
+
+{
   const $ = (id) => document.getElementById(id);
-  const I18N = window.TamasI18n;
 
   // Storage may be disabled; the console then works without remembering.
   const local = {
@@ -133,9 +135,9 @@
     const d = dispositions.find((x) => x.code === code);
     return (d && d.labels && d.labels[lang]) || code;
   };
-  const timeline = window.TamasTimeline({ api, t, tOr, digits, el, clear, fmtDate, fmtDuration, dispositionLabel });
+  const timeline = timelineView({ api, t, tOr, digits, el, clear, fmtDate, fmtDuration, dispositionLabel });
 
-  const panel = window.TamasWrapUp({ api, t, digits, el, clear, fmtDate, lang: () => lang, me: () => me,
+  const panel = wrapUpPanel({ api, t, digits, el, clear, fmtDate, lang: () => lang, me: () => me,
     finished: (w) => { if (w.contact_id) loadDetails(w.contact_id); } });
 
   // ---- login -----------------------------------------------------------------
@@ -872,4 +874,4 @@
   api("GET", "/api/v1/me")
     .then((res) => showConsole(res.user, res.state))
     .catch(() => showLogin(""));
-})();
+}
