@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -24,6 +25,7 @@ import (
 	"github.com/tamas-cc/tamas/crm/sqlite"
 	"github.com/tamas-cc/tamas/screenpop"
 	"github.com/tamas-cc/tamas/web"
+	"github.com/tamas-cc/tamas/web/console"
 	"github.com/tamas-cc/tamas/wrapup"
 )
 
@@ -473,7 +475,15 @@ func TestConsoleSocketChecksSessionAndOrigin(t *testing.T) {
 
 func TestConsolePageIsLockedDown(t *testing.T) {
 	h := newConsoleHarness(t)
-	for _, path := range []string{"/", "/console/app.js", "/console/app.css", "/console/i18n.js"} {
+	scripts, err := fs.Glob(console.Files, "*.js")
+	if err != nil || len(scripts) < 5 {
+		t.Fatalf("embedded scripts %v: %v", scripts, err)
+	}
+	paths := []string{"/", "/console/app.css"}
+	for _, s := range scripts {
+		paths = append(paths, "/console/"+s)
+	}
+	for _, path := range paths {
 		resp, err := http.Get(h.srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -492,6 +502,11 @@ func TestConsolePageIsLockedDown(t *testing.T) {
 		}
 		if strings.Contains(csp, "unsafe-") || hd.Get("X-Content-Type-Options") != "nosniff" || hd.Get("Referrer-Policy") != "no-referrer" {
 			t.Errorf("%s: CSP %q, nosniff %q, referrer %q", path, csp, hd.Get("X-Content-Type-Options"), hd.Get("Referrer-Policy"))
+		}
+		// Under nosniff a browser runs a module only when it is served as
+		// JavaScript.
+		if strings.HasSuffix(path, ".js") && !strings.Contains(hd.Get("Content-Type"), "javascript") {
+			t.Errorf("%s: served as %q", path, hd.Get("Content-Type"))
 		}
 	}
 	if r, _ := http.Get(h.srv.URL + "/console/missing.js"); r == nil || r.StatusCode != 404 {
@@ -533,11 +548,12 @@ func TestConsolePageHasNothingInline(t *testing.T) {
 		t.Fatal(err)
 	}
 	tags := parseTags(string(page))
-	scripts, testids := 0, map[string]bool{}
+	var scripts []htmlTag
+	testids := map[string]bool{}
 	for _, tg := range tags {
 		switch tg.name {
 		case "script":
-			scripts++
+			scripts = append(scripts, tg)
 			if !strings.HasPrefix(tg.attrs["src"], "/console/") || strings.TrimSpace(tg.text) != "" {
 				t.Errorf("inline or foreign script: %+v", tg)
 			}
@@ -557,8 +573,11 @@ func TestConsolePageHasNothingInline(t *testing.T) {
 			testids[id] = true
 		}
 	}
-	if scripts != 5 || len(tags) < 50 {
-		t.Fatalf("parsed %d tags and %d scripts: the check is not reading the page", len(tags), scripts)
+	if len(scripts) != 1 || len(tags) < 50 {
+		t.Fatalf("parsed %d tags and %d scripts: the check is not reading the page", len(tags), len(scripts))
+	}
+	if scripts[0].attrs["type"] != "module" {
+		t.Errorf("the page's script is not a module: %+v", scripts[0])
 	}
 	for _, id := range []string{"pop", "pop-number", "pop-caller-name", "pop-state", "contact-name", "create-lead",
 		"note-input", "note-save", "lang-switch", "status-select", "conn-indicator", "login-username",
@@ -567,30 +586,93 @@ func TestConsolePageHasNothingInline(t *testing.T) {
 			t.Errorf("no element has data-testid=%q", id)
 		}
 	}
-	app, _ := os.ReadFile("console/app.js")
+	app := consoleScripts(t)
 	if !strings.Contains(string(app), `testid: "match"`) {
 		t.Error(`the match buttons lose data-testid="match"`)
 	}
 	// The CSP forbids inline style, which setAttribute("style") would be.
 	if regexp.MustCompile(`setAttribute\(\s*["'](style|on)|\.on[a-z]+\s*=\s*["']|javascript:`).Match(app) {
-		t.Error("app.js sets inline style or handler attributes")
+		t.Error("the console sets inline style or handler attributes")
 	}
 }
 
-// The console builds the page from data with textContent only, and every
-// string it looks up exists in both languages.
-func TestConsoleScriptRules(t *testing.T) {
+// consoleScripts is the console's code, every script but the strings.
+func consoleScripts(t *testing.T) []byte {
+	t.Helper()
+	files, err := filepath.Glob("console/*.js")
+	if err != nil || len(files) < 5 {
+		t.Fatalf("console scripts %v: %v", files, err)
+	}
 	var app []byte
-	for _, f := range []string{"console/app.js", "console/wrapup.js", "console/jalali.js", "console/timeline.js"} {
+	for _, f := range files {
+		if f == filepath.Join("console", "i18n.js") {
+			continue
+		}
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		app = append(app, b...)
 	}
+	return app
+}
+
+var importRE = regexp.MustCompile(`(?m)^(?:import|export)\s[^;"']*?\bfrom\s+["']([^"']+)["']|^import\s+["']([^"']+)["']`)
+
+// The page loads one module; from it, every import names an embedded file
+// beside it, and every embedded script is reached: nothing is fetched from
+// elsewhere and nothing embedded is dead.
+func TestConsoleModulesResolve(t *testing.T) {
+	page, err := fs.ReadFile(console.Files, "index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var todo []string
+	for _, tg := range parseTags(string(page)) {
+		if tg.name == "script" {
+			todo = append(todo, strings.TrimPrefix(tg.attrs["src"], "/console/"))
+		}
+	}
+	reached := map[string]bool{}
+	for len(todo) > 0 {
+		f := todo[0]
+		todo = todo[1:]
+		if reached[f] {
+			continue
+		}
+		reached[f] = true
+		src, err := fs.ReadFile(console.Files, f)
+		if err != nil {
+			t.Errorf("%s is loaded but not embedded: %v", f, err)
+			continue
+		}
+		for _, m := range importRE.FindAllStringSubmatch(string(src), -1) {
+			spec := m[1] + m[2]
+			if !strings.HasPrefix(spec, "./") || strings.Contains(spec[2:], "/") || !strings.HasSuffix(spec, ".js") {
+				t.Errorf("%s imports %q, not a console file", f, spec)
+				continue
+			}
+			todo = append(todo, spec[2:])
+		}
+	}
+	all, _ := fs.Glob(console.Files, "*.js")
+	for _, f := range all {
+		if !reached[f] {
+			t.Errorf("%s is embedded but nothing imports it", f)
+		}
+	}
+	if len(reached) < 5 {
+		t.Fatalf("reached only %v: the check is not reading the imports", reached)
+	}
+}
+
+// The console builds the page from data with textContent only, and every
+// string it looks up exists in both languages.
+func TestConsoleScriptRules(t *testing.T) {
+	app := consoleScripts(t)
 	for _, banned := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("} {
 		if strings.Contains(string(app), banned) {
-			t.Errorf("app.js uses %s", banned)
+			t.Errorf("the console uses %s", banned)
 		}
 	}
 	i18n, err := os.ReadFile("console/i18n.js")
@@ -629,7 +711,7 @@ func TestConsoleScriptRules(t *testing.T) {
 		"answered_at": true, "ended_at": true, "wrapup_seconds": true, "answered_by": true}
 	for _, m := range regexp.MustCompile(`"([a-z][a-z0-9]*_[a-z0-9_]*[a-z0-9])"`).FindAllStringSubmatch(string(app), -1) {
 		if !protocol[m[1]] && !enKeys[m[1]] {
-			t.Errorf("app.js uses %q, which is not translated", m[1])
+			t.Errorf("the console uses %q, which is not translated", m[1])
 		}
 	}
 	// Keys built from data: every value the server may send has its text.

@@ -31,6 +31,16 @@ func onStep(id string) chromedp.Action[chromedp.Void] {
 	return until(fmt.Sprintf(`(() => { const s = document.querySelector('[data-testid=script-step]'); return !!s && s.dataset.step === %q })()`, id))
 }
 
+// jalali evaluates an expression with J, the console's Persian calendar.
+func jalali[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](`import("/console/jalali.js").then(({ Jalali: J }) => `+expr+`)`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", expr, err)
+	}
+	return v
+}
+
 // lastCallID is the call the console shows.
 func shownCall(t *testing.T, ctx context.Context) string {
 	return value[string](t, ctx, `document.getElementById('call-back').dataset.pop`)
@@ -190,7 +200,7 @@ func TestScriptInABrowser(t *testing.T) {
 	)
 	fa := shownCall(t, ctx)
 	// 15 Dey of next Persian year, picked on the Persian calendar.
-	jy := value[int](t, ctx, `(() => { const d = new Date(); return TamasJalali.toJalali(d.getFullYear(), d.getMonth() + 1, d.getDate()).jy + 1 })()`)
+	jy := jalali[int](t, ctx, `(() => { const d = new Date(); return J.toJalali(d.getFullYear(), d.getMonth() + 1, d.getDate()).jy + 1 })()`)
 	if v := value[string](t, ctx, `document.querySelector('[data-testid=jalali-year]').value`); v != "" {
 		t.Fatalf("an unanswered date question starts on %q, not empty", v)
 	}
@@ -200,7 +210,7 @@ func TestScriptInABrowser(t *testing.T) {
 		choose(`[data-testid=jalali-day]`, "15"),
 		waitText(`[data-testid=autosave-status]`, "ذخیره شد"),
 	)
-	want := value[string](t, ctx, fmt.Sprintf(`(() => { const g = TamasJalali.toGregorian(%d, 10, 15);
+	want := jalali[string](t, ctx, fmt.Sprintf(`(() => { const g = J.toGregorian(%d, 10, 15);
 		return g.gy + '-' + String(g.gm).padStart(2, '0') + '-' + String(g.gd).padStart(2, '0') })()`, jy))
 	do(t, ctx, "finish in Persian",
 		click(`[data-testid=script-next]`),

@@ -7,5 +7,5 @@ import "embed"
 
 // Files are the console's static files.
 //
-//go:embed index.html app.css app.js i18n.js jalali.js wrapup.js timeline.js
+//go:embed index.html app.css *.js
 var Files embed.FS

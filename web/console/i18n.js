@@ -1,6 +1,5 @@
 // Console strings in English and Persian. Every key must exist in both.
-"use strict";
-window.TamasI18n = {
+export const strings = {
   en: {
     brand: "Tamas", status: "Status", state_available: "Available", state_break: "Break",
     state_wrapup: "Wrap-up", state_offline: "Offline", reason_lunch: "Lunch", reason_prayer: "Prayer",

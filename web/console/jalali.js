@@ -1,8 +1,7 @@
 // The Persian (Jalali) calendar, for date pickers on a Persian console.
 // The arithmetic follows the 2820-year-free algorithm of Borkowski as used
 // by the jalaali-js library: exact for years 1–3177.
-"use strict";
-window.TamasJalali = (() => {
+export const Jalali = (() => {
   const div = (a, b) => ~~(a / b);
   const mod = (a, b) => a - ~~(a / b) * b;
   const breaks = [-61, 9, 38, 199, 426, 686, 756, 818, 1111, 1181, 1210, 1635, 2060, 2097, 2192, 2262,

@@ -1,8 +1,7 @@
 // The contact timeline: every call (with its script result), note and
 // follow-up of a contact — of an organization's people too — newest first.
 // Text from the CRM goes on the page only as text.
-"use strict";
-window.TamasTimeline = (h) => {
+export const timelineView = (h) => {
   const { api, t, tOr, digits, el, clear, fmtDate, fmtDuration } = h;
   const box = document.getElementById("timeline-view");
   const list = document.getElementById("timeline-items");

@@ -2,10 +2,10 @@
 // disposition, notes and follow-ups. Every answer goes to the server as it
 // is given, so a reload or a crashed browser resumes where the agent was.
 // Like the rest of the console, it puts text on the page only as text.
-"use strict";
-window.TamasWrapUp = (h) => {
+import { Jalali as J } from "./jalali.js";
+
+export const wrapUpPanel = (h) => {
   const { api, t, tOr, digits, el, clear, fmtDate } = h;
-  const J = window.TamasJalali;
   const box = document.getElementById("wrapup");
   const states = new Map(); // call id → the server's last answer
   const followUps = new Map(); // call id → follow-up rows being edited
