@@ -43,7 +43,8 @@ parallel=()
 status=0
 summary=()
 while read -r pkg name; do
-	log="$logs/${pkg//\//_}.$name.log"
+	rel=${pkg#./}
+	log="$logs/${rel//\//_}.$name.log"
 	echo "== $name ($pkg, $FUZZTIME)"
 	go test -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$FUZZMINIMIZETIME" \
 		"${parallel[@]}" -timeout 2h "$pkg" 2>&1 | tee "$log"
