@@ -8,9 +8,9 @@
 #
 # FUZZPARALLEL sets the workers per target (default: one per core).
 # FUZZMINIMIZETIME (default 0) is spent shrinking each new input; shrinking
-# the large ARI session seeds would take most of the run, so it is off, and
-# a crasher is kept as found: rerun its target with FUZZMINIMIZETIME=60s to
-# shrink it before committing it as a regression seed.
+# inputs grown from the large ARI sessions would take most of the run, so it
+# is off and a crasher is kept as found (set it, e.g. to 60s, for a run whose
+# crashers should come out small).
 #
 # Exits non-zero when a target finds a crasher or fails otherwise. A bare
 # "context deadline exceeded" with no failing input is Go 1.26's fuzzing
@@ -63,7 +63,7 @@ while read -r pkg name; do
 			status=1
 		fi
 	fi
-	summary+=("$(printf '%-28s %-22s %-8s %12s %3s  %s' "$name" "${pkg#./}" "$FUZZTIME" "${execs:-0}" "$crashers" "$result")")
+	summary+=("$(printf '%-28s %-22s %-8s %12s %3s  %s' "$name" "$rel" "$FUZZTIME" "${execs:-0}" "$crashers" "$result")")
 done <<<"$targets"
 
 echo
