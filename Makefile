@@ -19,11 +19,16 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/tamas ./cmd/tamas
 	$(GO) build -o $(BIN)/callsim ./cmd/callsim
 
-# Format check, vet, the race-detected test suite and a short fuzz run.
-# Integration tests use PostgreSQL and Redis on 127.0.0.1 when they answer;
-# TAMAS_REQUIRE_SERVICES=1 turns a missing service into a failure.
+# Format check, vet and the race-detected test suite, which replays every
+# fuzz target's seed corpus. Integration tests use PostgreSQL and Redis on
+# 127.0.0.1 when they answer; TAMAS_REQUIRE_SERVICES=1 turns a missing
+# service into a failure.
 test:
 	scripts/test.sh
+
+# Fuzz every target in turn, FUZZTIME each (default 60s): make fuzz FUZZTIME=5m.
+fuzz:
+	scripts/fuzz.sh
 
 bench:
 	scripts/bench.sh

@@ -17,6 +17,7 @@ type outcome struct {
 	Fields  []string
 	Err     string
 	TooLong bool
+	UTF16   bool // the input was refused as UTF-16; nothing else is read
 }
 
 // readAll reads input with encoding/csv, through a recordLimiter when limit
@@ -45,6 +46,9 @@ func readAll(input string, limit int) ([]outcome, error) {
 			o.Line, o.TooLong = tl.Line, true
 		case errors.As(err, &pe):
 			o.Line, o.Err = pe.StartLine, pe.Error()
+		case errors.Is(err, errUTF16):
+			// The limiter keeps returning it: the refusal ends the file.
+			return append(out, outcome{UTF16: true}), nil
 		default:
 			return out, err
 		}
@@ -54,8 +58,14 @@ func readAll(input string, limit int) ([]outcome, error) {
 
 // expected is what reading input through a limiter must give: what
 // encoding/csv alone gives, except that each record longer than limit
-// bytes (its line ending included) is one error on its first line.
+// bytes (its line ending included) is one error on its first line, a UTF-8
+// byte-order mark is dropped, and input that starts with a UTF-16 one is
+// refused whole.
 func expected(t *testing.T, input string, limit int) []outcome {
+	if strings.HasPrefix(input, "\xff\xfe") || strings.HasPrefix(input, "\xfe\xff") {
+		return []outcome{{UTF16: true}}
+	}
+	input = strings.TrimPrefix(input, "\uFEFF")
 	lineStart := []int{0, 0} // lineStart[n] is the offset of line n
 	for i := range len(input) {
 		if input[i] == '\n' {
@@ -138,9 +148,16 @@ func TestRecordLimiterAgreesWithCSV(t *testing.T) {
 	}
 }
 
+// FuzzRecordLimiter checks that the limiter changes nothing encoding/csv
+// reads but the documented things: records over the limit, a UTF-8
+// byte-order mark, and UTF-16 input. Any other error fails.
 func FuzzRecordLimiter(f *testing.F) {
 	f.Add("a,\"b\nc\",d\ne\n", 4)
 	f.Add("x\"y,\"z\"w\n\"\"\"\n", 2)
+	f.Add("\xff\xfe", 4)
+	f.Add("\xfe\xff\x00a\x00\n", 4)
+	f.Add("\uFEFFa,b\nccccc,d\n", 4)
+	f.Add("\uFEFF\"a\nb\"\r\n\n\xff\xfe\n", 3)
 	f.Fuzz(func(t *testing.T, in string, limit int) {
 		if limit < 2 || limit > 1000 {
 			return

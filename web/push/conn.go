@@ -99,12 +99,17 @@ func (h *Hub) ServeConsole(w http.ResponseWriter, r *http.Request, cl Client) {
 
 	ws.SetReadLimit(h.o.MaxFrame)
 	_ = ws.SetReadDeadline(time.Now().Add(h.o.HelloTimeout))
-	var hi hello
-	if !c.read(&hi) {
+	typ, data, ok := c.next()
+	if !ok {
 		return
 	}
-	if hi.Type != "hello" {
-		c.fail(closeBadFrame, "expected hello")
+	hi, err := parseHello(typ, data, h.o.MaxFrame)
+	if err != nil {
+		code := closeBadFrame
+		if errors.Is(err, errHelloTooBig) {
+			code = websocket.CloseMessageTooBig
+		}
+		c.fail(code, err.Error())
 		return
 	}
 	_ = ws.SetReadDeadline(time.Now().Add(h.o.PongWait))
@@ -178,9 +183,48 @@ func (c *conn) checkResume(ctx context.Context, hi *hello) bool {
 	return true
 }
 
+// Why a first frame is refused; the text is the close reason.
+var (
+	errHelloTooBig    = errors.New("frame too large")
+	errHelloMalformed = errors.New("malformed frame")
+	errNotHello       = errors.New("expected hello")
+)
+
+// parseHello reads the console's first frame, of websocket message type
+// typ. The websocket's read limit already stops frames over max bytes; the
+// check is repeated so that what this accepts does not depend on the
+// caller.
+func parseHello(typ int, data []byte, max int64) (hello, error) {
+	var hi hello
+	if int64(len(data)) > max {
+		return hello{}, errHelloTooBig
+	}
+	if typ != websocket.TextMessage || json.Unmarshal(data, &hi) != nil {
+		return hello{}, errHelloMalformed
+	}
+	if hi.Type != "hello" {
+		return hello{}, errNotHello
+	}
+	return hi, nil
+}
+
 // read reads one JSON frame into v; on failure it closes the console with
 // the reason and reports false.
 func (c *conn) read(v any) bool {
+	typ, data, ok := c.next()
+	if !ok {
+		return false
+	}
+	if typ != websocket.TextMessage || json.Unmarshal(data, v) != nil {
+		c.fail(closeBadFrame, "malformed frame")
+		return false
+	}
+	return true
+}
+
+// next reads one frame; on failure it closes the console with the reason
+// and reports false.
+func (c *conn) next() (int, []byte, bool) {
 	typ, data, err := c.ws.ReadMessage()
 	if err != nil {
 		switch {
@@ -191,13 +235,9 @@ func (c *conn) read(v any) bool {
 		default:
 			c.disconnected(err)
 		}
-		return false
+		return 0, nil, false
 	}
-	if typ != websocket.TextMessage || json.Unmarshal(data, v) != nil {
-		c.fail(closeBadFrame, "malformed frame")
-		return false
-	}
-	return true
+	return typ, data, true
 }
 
 // drain reads and discards what the console still sends, for up to a
