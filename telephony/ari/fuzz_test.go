@@ -14,7 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/tamas-cc/tamas/telephony"
-	"github.com/tamas-cc/tamas/telephony/telephonytest"
+	"github.com/tamas-cc/tamas/telephony/ari/aritest"
 )
 
 // maxFuzzFrames bounds the frames of one fuzz input, well below the 4096
@@ -40,8 +40,8 @@ func FuzzHandleFrame(f *testing.F) {
 	// Each recorded session as the adapter receives it once its event
 	// filter is set (ChannelVarset alone is most of the rest, and large
 	// inputs slow the fuzzer down), and one whole, with the types it skips.
-	for _, name := range telephonytest.Names() {
-		tr, err := telephonytest.Load(name)
+	for _, name := range aritest.Names() {
+		tr, err := aritest.Load(name)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -59,7 +59,7 @@ func FuzzHandleFrame(f *testing.F) {
 			f.Add(bytes.Join(all, []byte("\n")))
 		}
 	}
-	hostile := []telephonytest.Frame{
+	hostile := []aritest.Frame{
 		evStasisStart("c1", "Ring", "Evil\u202eeman\x07<b>"+strings.Repeat("é", 200), strings.Repeat("1", 100), []string{"18005550100"}),
 		evStasisStart("c2", "Ring", " \t", `12" onmouseover="x`, []string{"\x00sales"}),
 		evStasisStart("c3", "Down", "", "+1 (415) 555-0123", nil),
@@ -131,17 +131,7 @@ func FuzzHandleFrame(f *testing.F) {
 	})
 }
 
-func drain(a *Adapter) []telephony.Event {
-	var out []telephony.Event
-	for {
-		select {
-		case ev := <-a.events:
-			out = append(out, ev)
-		default:
-			return out
-		}
-	}
-}
+func drain(a *Adapter) []telephony.Event { return a.q.Take() }
 
 // accounted counts each frame once: by type, as undecodable, or as a
 // repeat. A frame of a known type with a bad field is counted by type and

@@ -87,6 +87,21 @@ func (q *Queue) Put(ev telephony.Event) bool {
 	return false
 }
 
+// Take removes and returns the events waiting, for a queue that is never
+// started: a test that feeds an engine one input at a time reads what each
+// produced.
+func (q *Queue) Take() []telephony.Event {
+	var out []telephony.Event
+	for {
+		select {
+		case ev := <-q.events:
+			out = append(out, ev)
+		default:
+			return out
+		}
+	}
+}
+
 // Start runs the dispatcher: it calls h with each queued event in turn,
 // until Stop. h's context carries ctx's values but not its end: it outlives
 // ctx by the shutdown drain, so that the last events of a stopping engine

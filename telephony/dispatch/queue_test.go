@@ -257,3 +257,20 @@ func TestStopWithoutStart(t *testing.T) {
 		t.Error("event after Stop not dropped and counted")
 	}
 }
+
+func TestTakeReturnsWhatWaits(t *testing.T) {
+	q := New(Config{Name: "t", Size: 4})
+	if got := q.Take(); len(got) != 0 {
+		t.Fatalf("empty queue gave %v", got)
+	}
+	for _, id := range []string{"a", "b"} {
+		q.Put(telephony.Event{Type: telephony.CallStarted, Call: telephony.Call{ID: id}})
+	}
+	got := q.Take()
+	if len(got) != 2 || got[0].Call.ID != "a" || got[1].Call.ID != "b" {
+		t.Fatalf("Take = %+v, want a then b", got)
+	}
+	if again := q.Take(); len(again) != 0 {
+		t.Fatalf("second Take = %v", again)
+	}
+}
