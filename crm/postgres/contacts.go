@@ -116,13 +116,14 @@ func contactArgs(c *crm.Contact) []any {
 	}
 }
 
+// orgError reports the organization at ord (counted from 1) as unknown.
 func orgError(c *crm.Contact, ord int64) error {
 	i := int(ord) - 1
 	id := int64(0)
 	if i >= 0 && i < len(c.Organizations) {
 		id = c.Organizations[i].ID
 	}
-	return &crm.FieldError{Field: fmt.Sprintf("organizations[%d]", i), Reason: fmt.Sprintf("no organization %d", id)}
+	return crm.UnknownOrganization(i, id)
 }
 
 func createContact(ctx context.Context, q querier, c *crm.Contact) error {

@@ -57,13 +57,10 @@ var tiers = [...]crm.MatchHow{crm.MatchExact, crm.MatchNational, crm.MatchSuffix
 
 // MatchPhone implements crm.Store.
 func (s *Store) MatchPhone(ctx context.Context, key crm.PhoneKey, limit int) ([]crm.Match, error) {
-	if limit <= 0 {
-		limit = crm.MaxMatches
-	}
-	if key.E164 == "" && key.National == "" && key.Tail == "" {
+	if key.Empty() {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, matchSQL, key.E164, key.National, key.Tail, limit)
+	rows, err := s.pool.Query(ctx, matchSQL, key.E164, key.National, key.Tail, crm.MatchLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("match phone: %w", err)
 	}
@@ -153,10 +150,6 @@ func (s *Store) GetContact(ctx context.Context, id int64) (*crm.Contact, error) 
 
 // ListContacts implements crm.Store.
 func (s *Store) ListContacts(ctx context.Context, q crm.ContactQuery) ([]crm.Contact, error) {
-	limit := q.Limit
-	if limit <= 0 || limit > crm.MaxListLimit {
-		limit = crm.MaxListLimit
-	}
 	var where []string
 	var args []any
 	arg := func(v any) string {
@@ -176,12 +169,12 @@ func (s *Store) ListContacts(ctx context.Context, q crm.ContactQuery) ([]crm.Con
 		where = append(where, "c.status = "+arg(string(q.Status)))
 	}
 	if q.Tag != "" {
-		where = append(where, "c.tags @> ARRAY["+arg(strings.ToLower(strings.TrimSpace(q.Tag)))+"::text]")
+		where = append(where, "c.tags @> ARRAY["+arg(crm.TagKey(q.Tag))+"::text]")
 	}
 	if q.OrganizationID != 0 {
 		where = append(where, "c.id IN (SELECT person_id FROM memberships WHERE org_id = "+arg(q.OrganizationID)+")")
 	}
-	sql := contactSelect + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY c.id LIMIT ` + arg(limit)
+	sql := contactSelect + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY c.id LIMIT ` + arg(crm.ListLimit(q.Limit))
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list contacts: %w", err)

@@ -109,6 +109,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// now is the current time at the precision the store keeps: microseconds.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
 // Close closes every connection of the pool.
 func (s *Store) Close() error {
 	s.pool.Close()

@@ -41,12 +41,8 @@ func (s *Store) ListTasks(ctx context.Context, q crm.TaskQuery) ([]crm.Task, err
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")
 	}
-	limit := q.Limit
-	if limit <= 0 || limit > crm.MaxListLimit {
-		limit = crm.MaxListLimit
-	}
 	rows, err := s.pool.Query(ctx, `SELECT id, contact_id, title, due_at, assignee, created_at, call_id, done_at
-		FROM tasks`+cond+` ORDER BY due_at, id LIMIT `+strconv.Itoa(limit), args...)
+		FROM tasks`+cond+` ORDER BY due_at, id LIMIT `+strconv.Itoa(crm.ListLimit(q.Limit)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("tasks: %w", err)
 	}

@@ -123,7 +123,7 @@ func (ws *writeStmts) children(ctx context.Context, c *crm.Contact) error {
 			return fmt.Errorf("insert membership: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return &crm.FieldError{Field: fmt.Sprintf("organizations[%d]", i), Reason: fmt.Sprintf("no organization %d", o.ID)}
+			return crm.UnknownOrganization(i, o.ID)
 		}
 	}
 	return nil
@@ -152,13 +152,13 @@ func (s *Store) writeTx(ctx context.Context, fn func(*sql.Tx, *writeStmts) error
 
 // CreateContact implements crm.Store.
 func (s *Store) CreateContact(ctx context.Context, c *crm.Contact) error {
-	now := time.Now().UTC().Truncate(time.Millisecond)
+	now := now()
 	return s.writeTx(ctx, func(_ *sql.Tx, ws *writeStmts) error { return ws.create(ctx, c, now) })
 }
 
 // UpdateContact implements crm.Store.
 func (s *Store) UpdateContact(ctx context.Context, c *crm.Contact) error {
-	now := time.Now().UTC().Truncate(time.Millisecond)
+	now := now()
 	return s.writeTx(ctx, func(tx *sql.Tx, ws *writeStmts) error {
 		res, err := ws.updContact.ExecContext(ctx, append(contactFields(nil, c), ms(now), c.ID)...)
 		if err != nil {

@@ -115,9 +115,10 @@ func (s *Store) MatchPhone(ctx context.Context, key crm.PhoneKey, limit int) ([]
 	if err != nil {
 		return nil, err
 	}
-	if limit <= 0 || limit > crm.MaxMatches {
-		limit = crm.MaxMatches
+	if key.Empty() {
+		return nil, nil
 	}
+	limit = crm.MatchLimit(limit)
 	rows, err := q.match.QueryContext(ctx, key.E164, key.National, key.Tail)
 	if err != nil {
 		return nil, fmt.Errorf("match phone: %w", err)
@@ -254,10 +255,6 @@ func (s *Store) loadChildren(ctx context.Context, list []crm.Contact) error {
 
 // ListContacts implements crm.Store.
 func (s *Store) ListContacts(ctx context.Context, q crm.ContactQuery) ([]crm.Contact, error) {
-	limit := q.Limit
-	if limit <= 0 || limit > crm.MaxListLimit {
-		limit = crm.MaxListLimit
-	}
 	var where []string
 	var args []any
 	where = append(where, "c.deleted_at IS NULL", "c.id > ?")
@@ -277,13 +274,13 @@ func (s *Store) ListContacts(ctx context.Context, q crm.ContactQuery) ([]crm.Con
 	}
 	if q.Tag != "" {
 		where = append(where, "c.id IN (SELECT contact_id FROM contact_tags WHERE tag = ?)")
-		args = append(args, strings.ToLower(q.Tag))
+		args = append(args, crm.TagKey(q.Tag))
 	}
 	if q.OrganizationID != 0 {
 		where = append(where, "c.id IN (SELECT person_id FROM memberships WHERE org_id = ?)")
 		args = append(args, q.OrganizationID)
 	}
-	args = append(args, limit)
+	args = append(args, crm.ListLimit(q.Limit))
 	rows, err := s.r.QueryContext(ctx, `SELECT `+contactCols+` FROM contacts c WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY c.id LIMIT ?`, args...)
 	if err != nil {

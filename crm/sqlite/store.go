@@ -147,6 +147,9 @@ func (s *Store) Close() error {
 	return errors.Join(s.ckpt.Close(), s.r.Close(), s.w.Close())
 }
 
+// now is the current time at the precision the store keeps: milliseconds.
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v sql.NullInt64) *time.Time {
