@@ -153,6 +153,12 @@ func (c *Contact) DisplayName() string {
 	return joinName(c.FirstName, c.LastName)
 }
 
+// SearchKeys are the keys a store indexes a contact's names under, for
+// [ContactQuery.NamePrefix]: its display name's and its last name's.
+func (c *Contact) SearchKeys() (name, last string) {
+	return SearchKey(c.DisplayName()), SearchKey(c.LastName)
+}
+
 func joinName(first, last string) string {
 	return strings.TrimSpace(strings.TrimSpace(first) + " " + strings.TrimSpace(last))
 }

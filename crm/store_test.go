@@ -97,3 +97,15 @@ func TestStoreErrors(t *testing.T) {
 		t.Errorf("unknown organization: %+v", fe)
 	}
 }
+
+func TestSearchKeys(t *testing.T) {
+	p := crm.Contact{Kind: crm.KindPerson, FirstName: " Ali ", LastName: "Karimi"}
+	if name, last := p.SearchKeys(); name != "ali karimi" || last != "karimi" {
+		t.Errorf("person: %q %q", name, last)
+	}
+	// Typed on an Arabic keyboard, kept in the Persian form.
+	o := crm.Contact{Kind: crm.KindOrganization, Name: "شركة كيان", LastName: "ignored"}
+	if name, _ := o.SearchKeys(); name != "شرکه کیان" {
+		t.Errorf("organization: %q", name)
+	}
+}

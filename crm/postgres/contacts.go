@@ -107,9 +107,9 @@ func contactArgs(c *crm.Contact) []any {
 	for i, o := range c.Organizations {
 		orgs[i] = o.ID
 	}
-	dn := c.DisplayName()
+	name, last := c.SearchKeys()
 	return []any{
-		string(c.Kind), c.FirstName, c.LastName, c.Name, dn, crm.SearchKey(dn), crm.SearchKey(c.LastName),
+		string(c.Kind), c.FirstName, c.LastName, c.Name, c.DisplayName(), name, last,
 		string(c.Status), c.Owner, tags, emails, custom, c.Notes, c.LastInteractionAt,
 		labels, raws, e164s, nationals, hasCC, exts, tails,
 		orgs,

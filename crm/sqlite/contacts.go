@@ -83,10 +83,9 @@ func contactFields(args []any, c *crm.Contact) []any {
 	if emails == nil {
 		emails = []crm.Email{}
 	}
-	dn := c.DisplayName()
-	return append(args, string(c.Kind), c.FirstName, c.LastName, c.Name, dn, crm.SearchKey(dn),
-		crm.SearchKey(c.LastName), string(c.Status), c.Owner, jsonText(tags), jsonText(emails), customArg(c), c.Notes,
-		nullMS(c.LastInteractionAt))
+	name, last := c.SearchKeys()
+	return append(args, string(c.Kind), c.FirstName, c.LastName, c.Name, c.DisplayName(), name, last,
+		string(c.Status), c.Owner, jsonText(tags), jsonText(emails), customArg(c), c.Notes, nullMS(c.LastInteractionAt))
 }
 
 func (ws *writeStmts) create(ctx context.Context, c *crm.Contact, now time.Time) error {
