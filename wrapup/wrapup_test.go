@@ -13,6 +13,7 @@ import (
 	"github.com/tamas-cc/tamas/crm/phone"
 	"github.com/tamas-cc/tamas/crm/script"
 	"github.com/tamas-cc/tamas/crm/sqlite"
+	"github.com/tamas-cc/tamas/crm/sqlite/sqlitetest"
 	"github.com/tamas-cc/tamas/internal/outbox"
 	"github.com/tamas-cc/tamas/wrapup"
 )
@@ -50,14 +51,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "crm.db")
-	st, err := sqlite.Open(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlitetest.Open(t, dbPath)
 	norm, _ := phone.New("IR")
 	dir := crm.NewDirectory(st, norm)
 	c := &crm.Contact{FirstName: "Sara", LastName: "<b>Ahmadi</b>", Phones: []crm.Phone{{Label: crm.LabelMobile, Raw: "09121234567"}}}
@@ -371,11 +365,7 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Fatal("a retry while the database is gone succeeded")
 	}
 
-	back, err := sqlite.Open(ctx, dbPath) // the database returns
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer back.Close()
+	back := sqlitetest.Open(t, dbPath) // the database returns
 	sw.mu.Lock()
 	sw.st = back
 	sw.mu.Unlock()
@@ -420,10 +410,7 @@ func TestKeptFinishOverALaterDraft(t *testing.T) {
 	if err := nodeB.Notes(ctx, sara, "k1", "from the other node"); err != nil {
 		t.Fatal(err)
 	}
-	down, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gone.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	down := sqlitetest.New(t)
 	down.Close()
 	sw.mu.Lock()
 	sw.st = down // node A loses the database
