@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/internal/listsql"
 )
 
 var _ crm.ActivityStore = (*Store)(nil)
@@ -113,27 +113,9 @@ func scanActivity(row pgx.Row) (*crm.Activity, error) {
 
 // ListActivities implements crm.ActivityStore.
 func (s *Store) ListActivities(ctx context.Context, q crm.ActivityQuery) ([]crm.Activity, error) {
-	where, args := []string{"id > $1"}, []any{q.AfterID}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
-	if q.ContactID > 0 {
-		add("contact_id = $%d", q.ContactID)
-	}
-	for _, f := range []struct{ col, v string }{{"kind", string(q.Kind)}, {"agent", q.Agent}, {"queue", q.Queue}, {"outcome", q.Outcome}, {"disposition", q.Disposition}} {
-		if f.v != "" {
-			add(f.col+" = $%d", f.v)
-		}
-	}
-	if !q.From.IsZero() {
-		add("at >= $%d", q.From.UTC())
-	}
-	if !q.To.IsZero() {
-		add("at < $%d", q.To.UTC())
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+activityCols+` FROM activities WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY id LIMIT `+strconv.Itoa(crm.ListLimit(q.Limit)), args...)
+	w := listsql.Activities(dialect, q)
+	rows, err := s.pool.Query(ctx, `SELECT `+activityCols+` FROM activities`+w.String()+
+		` ORDER BY id LIMIT `+strconv.Itoa(crm.ListLimit(q.Limit)), w.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("activities: %w", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/internal/listsql"
 )
 
 //go:embed migrations/*.sql
@@ -107,6 +108,12 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("postgres %s: %w", s.target, err)
 	}
 	return nil
+}
+
+// dialect is how this store writes the listings' WHERE clauses.
+var dialect = listsql.Dialect{
+	Param: func(n int) string { return "$" + strconv.Itoa(n) },
+	Time:  func(t time.Time) any { return t.UTC() },
 }
 
 // now is the current time at the precision the store keeps: microseconds.

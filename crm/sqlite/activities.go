@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/internal/listsql"
 )
 
 var _ crm.ActivityStore = (*Store)(nil)
@@ -146,24 +146,9 @@ func scanActivity(row interface{ Scan(...any) error }) (*crm.Activity, error) {
 
 // ListActivities implements crm.ActivityStore.
 func (s *Store) ListActivities(ctx context.Context, q crm.ActivityQuery) ([]crm.Activity, error) {
-	where, args := []string{"id > ?"}, []any{q.AfterID}
-	add := func(cond string, v any) { where, args = append(where, cond), append(args, v) }
-	if q.ContactID > 0 {
-		add("contact_id = ?", q.ContactID)
-	}
-	for _, f := range []struct{ col, v string }{{"kind", string(q.Kind)}, {"agent", q.Agent}, {"queue", q.Queue}, {"outcome", q.Outcome}, {"disposition", q.Disposition}} {
-		if f.v != "" {
-			add(f.col+" = ?", f.v)
-		}
-	}
-	if !q.From.IsZero() {
-		add("at >= ?", ms(q.From))
-	}
-	if !q.To.IsZero() {
-		add("at < ?", ms(q.To))
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+activityCols+` FROM activities WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY id LIMIT `+strconv.Itoa(crm.ListLimit(q.Limit)), args...)
+	w := listsql.Activities(dialect, q)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+activityCols+` FROM activities`+w.String()+
+		` ORDER BY id LIMIT `+strconv.Itoa(crm.ListLimit(q.Limit)), w.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("activities: %w", err)
 	}
