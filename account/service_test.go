@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/tamas-cc/tamas/account"
-	"github.com/tamas-cc/tamas/crm/sqlite"
+	"github.com/tamas-cc/tamas/crm/sqlite/sqlitetest"
 )
 
 func newService(t *testing.T, now *time.Time) *account.Service {
@@ -24,15 +23,7 @@ func newService(t *testing.T, now *time.Time) *account.Service {
 
 func newServiceCost(t *testing.T, now *time.Time, cost int) *account.Service {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlitetest.New(t)
 	return account.NewService(st, account.Options{BcryptCost: cost, SessionTTL: time.Hour,
 		Now: func() time.Time { return *now }})
 }
@@ -333,13 +324,7 @@ func TestUnknownUserTakesAsLong(t *testing.T) {
 // expires; a logout elsewhere shows once the recheck time has passed.
 func TestSessionsOutliveADatabaseOutage(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlitetest.New(t)
 	now := time.Now()
 	clock := func() time.Time { return now }
 	a := account.NewService(st, account.Options{BcryptCost: bcrypt.MinCost, SessionTTL: time.Hour, Now: clock})

@@ -10,26 +10,14 @@ import (
 
 	"github.com/tamas-cc/tamas/calllog"
 	"github.com/tamas-cc/tamas/crm"
-	"github.com/tamas-cc/tamas/crm/sqlite"
+	"github.com/tamas-cc/tamas/crm/sqlite/sqlitetest"
 )
-
-func openStore(t *testing.T, path string) *sqlite.Store {
-	t.Helper()
-	st, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
 
 func TestOutboxKeepsCallsThroughAnOutage(t *testing.T) {
 	dir := t.TempDir()
 	db, box := filepath.Join(dir, "crm.db"), filepath.Join(dir, "outbox")
 	ctx := context.Background()
-	st := openStore(t, db)
+	st := sqlitetest.Open(t, db)
 	st.Close() // the database is down
 
 	o, err := calllog.OpenOutbox(box)
@@ -56,8 +44,7 @@ func TestOutboxKeepsCallsThroughAnOutage(t *testing.T) {
 	if err != nil || o.Len() != 4 {
 		t.Fatalf("reopened outbox holds %d (%v), want 4", o.Len(), err)
 	}
-	st = openStore(t, db)
-	defer st.Close()
+	st = sqlitetest.Open(t, db)
 	var written []string
 	if n, err := o.Flush(ctx, st, calllog.FlushHooks{Written: func(a crm.Activity) { written = append(written, a.CallID) }}); n != 4 || err != nil || o.Len() != 0 {
 		t.Fatalf("flush: %d %v, %d left", n, err, o.Len())

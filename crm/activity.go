@@ -1,8 +1,11 @@
 package crm
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"time"
 )
 
@@ -65,6 +68,22 @@ type Task struct {
 	CallID    string     `json:"call_id,omitempty"`
 	DoneAt    *time.Time `json:"done_at,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
+}
+
+// DuplicateCall is what AddActivity answers for a call activity whose
+// CallID is stored already, as activity id: a takes the stored ID, and the
+// error wraps ErrConflict.
+func DuplicateCall(a *Activity, id int64) error {
+	a.ID = id
+	return fmt.Errorf("call %s already has activity %d: %w", a.CallID, id, ErrConflict)
+}
+
+// SortByDue orders tasks soonest due first, then oldest (lowest ID) first:
+// the order of OpenTasks, ListTasks and ClaimDueTasks.
+func SortByDue(tasks []Task) {
+	slices.SortFunc(tasks, func(a, b Task) int {
+		return cmp.Or(a.DueAt.Compare(b.DueAt), cmp.Compare(a.ID, b.ID))
+	})
 }
 
 // ActivityStore keeps contacts' activities and follow-up tasks. Both

@@ -93,6 +93,20 @@ func TailOf(digits string) string {
 	return digits[len(digits)-TailDigits:]
 }
 
+// DedupKey is what an import compares a number on to find a contact that
+// already holds it (see [ImportTx.ContactByPhone]): its E.164 form when
+// valid, else its digits, which cannot start with '+', so the two never
+// collide. Empty when the number has neither: it then matches nobody.
+func (p Phone) DedupKey() string {
+	if p.E164 != "" {
+		return p.E164
+	}
+	return p.National
+}
+
+// TagKey is the form tags are stored and filtered in.
+func TagKey(tag string) string { return strings.ToLower(strings.TrimSpace(tag)) }
+
 // Email is one address of a contact.
 type Email struct {
 	Label   string `json:"label,omitempty"`
@@ -137,6 +151,12 @@ func (c *Contact) DisplayName() string {
 		return c.Name
 	}
 	return joinName(c.FirstName, c.LastName)
+}
+
+// SearchKeys are the keys a store indexes a contact's names under, for
+// [ContactQuery.NamePrefix]: its display name's and its last name's.
+func (c *Contact) SearchKeys() (name, last string) {
+	return SearchKey(c.DisplayName()), SearchKey(c.LastName)
 }
 
 func joinName(first, last string) string {

@@ -139,7 +139,7 @@ func (d *Directory) Normalize(c *Contact) error {
 	tags := c.Tags[:0:0]
 	seen := map[string]bool{}
 	for _, t := range c.Tags {
-		t = strings.ToLower(strings.TrimSpace(t))
+		t = TagKey(t)
 		if t == "" || seen[t] {
 			continue
 		}

@@ -6,5 +6,7 @@
 // implemented by crm/sqlite (the embedded default) and crm/postgres; both
 // pass the same conformance suite in crm/crmtest. Phone numbers are
 // normalised by crm/phone before they reach a store, so every store compares
-// numbers the same way.
+// numbers the same way. The rules the stores share — validation, page
+// limits, how a wrap-up is saved and finished — live here too, so a store
+// holds only its SQL and transaction plumbing.
 package crm

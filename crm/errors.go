@@ -24,3 +24,13 @@ func (e *FieldError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Re
 func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
+
+// ContactNotFound is the error of a write that needs a live contact and
+// finds it missing or deleted.
+func ContactNotFound(id int64) error { return fmt.Errorf("contact %d: %w", id, ErrNotFound) }
+
+// UnknownOrganization is the error of a contact whose i-th organization,
+// id, is not a live organization.
+func UnknownOrganization(i int, id int64) error {
+	return &FieldError{Field: fmt.Sprintf("organizations[%d]", i), Reason: fmt.Sprintf("no organization %d", id)}
+}

@@ -64,8 +64,27 @@ type ContactQuery struct {
 	Limit   int
 }
 
-// MaxListLimit caps one page of ListContacts.
+// MaxListLimit caps one page of ListContacts, ListActivities and
+// ListTasks.
 const MaxListLimit = 500
+
+// ListLimit is the page size rule of those listings: MaxListLimit for zero
+// or less, never more.
+func ListLimit(limit int) int {
+	if limit <= 0 || limit > MaxListLimit {
+		return MaxListLimit
+	}
+	return limit
+}
+
+// MatchLimit is how many contacts MatchPhone returns at most: MaxMatches
+// for zero or less, never more.
+func MatchLimit(limit int) int {
+	if limit <= 0 || limit > MaxMatches {
+		return MaxMatches
+	}
+	return limit
+}
 
 // PhoneKey is what a store needs to match a caller: the forms of the
 // caller's number produced by crm/phone.
@@ -74,6 +93,10 @@ type PhoneKey struct {
 	National string
 	Tail     string
 }
+
+// Empty reports whether k has no form to match on: it matches nobody, and
+// a store need not ask its database.
+func (k PhoneKey) Empty() bool { return k.E164 == "" && k.National == "" && k.Tail == "" }
 
 // MatchHow says how confidently a number matched, best first.
 type MatchHow string

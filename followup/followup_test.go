@@ -16,6 +16,7 @@ import (
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/phone"
 	"github.com/tamas-cc/tamas/crm/sqlite"
+	"github.com/tamas-cc/tamas/crm/sqlite/sqlitetest"
 	"github.com/tamas-cc/tamas/followup"
 	"github.com/tamas-cc/tamas/internal/testkit"
 )
@@ -27,23 +28,6 @@ func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-func openStore(t *testing.T, path string) *sqlite.Store {
-	t.Helper()
-	s, err := sqlite.Open(testCtx(t), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(testCtx(t)); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func newStore(t *testing.T) *sqlite.Store {
-	return openStore(t, filepath.Join(t.TempDir(), "tamas.db"))
 }
 
 func newContact(t *testing.T, s *sqlite.Store) int64 {
@@ -118,7 +102,7 @@ func tick(t *testing.T, a *followup.Announcer) int {
 }
 
 func TestDueTasksAnnouncedOnceInOrder(t *testing.T) {
-	s := newStore(t)
+	s := sqlitetest.New(t)
 	c := newContact(t, s)
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	clk := &clock{now: now}
@@ -173,7 +157,7 @@ func TestDueTasksAnnouncedOnceInOrder(t *testing.T) {
 }
 
 func TestRunDrainsABacklogAtOnce(t *testing.T) {
-	s := newStore(t)
+	s := sqlitetest.New(t)
 	c := newContact(t, s)
 	now := time.Now().UTC()
 	const backlog = 7
@@ -202,8 +186,8 @@ func TestRunDrainsABacklogAtOnce(t *testing.T) {
 
 func TestTwoAnnouncersShareTheWork(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shared.db")
-	s1 := openStore(t, path)
-	s2 := openStore(t, path)
+	s1 := sqlitetest.Open(t, path)
+	s2 := sqlitetest.Open(t, path)
 	c := newContact(t, s1)
 	now := time.Now().UTC()
 	const due = 40
@@ -266,7 +250,7 @@ func (s *swapQueue) ClaimDueTasks(ctx context.Context, now time.Time, limit int)
 }
 
 func TestClosedDatabase(t *testing.T) {
-	closed := newStore(t)
+	closed := sqlitetest.New(t)
 	c := newContact(t, closed)
 	addTask(t, closed, c, "lost with the database", time.Now().Add(-time.Minute))
 	closed.Close()
@@ -294,7 +278,7 @@ func TestClosedDatabase(t *testing.T) {
 		t.Fatal("Run stopped on a database error")
 	default:
 	}
-	open := newStore(t)
+	open := sqlitetest.New(t)
 	oc := newContact(t, open)
 	addTask(t, open, oc, "after the outage", time.Now().Add(-time.Minute))
 	q.set(open)
@@ -310,7 +294,7 @@ func TestClosedDatabase(t *testing.T) {
 }
 
 func TestNotifierPanic(t *testing.T) {
-	s := newStore(t)
+	s := sqlitetest.New(t)
 	c := newContact(t, s)
 	now := time.Now().UTC()
 	addTask(t, s, c, "first", now.Add(-2*time.Minute))

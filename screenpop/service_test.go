@@ -3,7 +3,6 @@ package screenpop_test
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/phone"
 	"github.com/tamas-cc/tamas/crm/sqlite"
+	"github.com/tamas-cc/tamas/crm/sqlite/sqlitetest"
 	"github.com/tamas-cc/tamas/screenpop"
 	"github.com/tamas-cc/tamas/screenpop/membus"
 	"github.com/tamas-cc/tamas/telephony"
@@ -28,15 +28,7 @@ type env struct {
 
 func newEnv(t *testing.T, routes *screenpop.Routes, mod func(*screenpop.Options)) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "crm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlitetest.New(t)
 	norm, err := phone.New("IR")
 	if err != nil {
 		t.Fatal(err)

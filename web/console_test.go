@@ -9,7 +9,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -23,6 +22,7 @@ import (
 	"github.com/tamas-cc/tamas/crm/phone"
 	"github.com/tamas-cc/tamas/crm/script"
 	"github.com/tamas-cc/tamas/crm/sqlite"
+	"github.com/tamas-cc/tamas/crm/sqlite/sqlitetest"
 	"github.com/tamas-cc/tamas/screenpop"
 	"github.com/tamas-cc/tamas/web"
 	"github.com/tamas-cc/tamas/web/console"
@@ -79,13 +79,7 @@ func newConsoleHarness(t *testing.T) *consoleHarness { return newConsoleHarnessT
 func newConsoleHarnessTLS(t *testing.T, tls bool) *consoleHarness {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlitetest.New(t)
 	accounts := account.NewService(st, account.Options{BcryptCost: 4})
 	for _, u := range []account.User{
 		{Username: "ali", Role: account.RoleAgent, Endpoint: "PJSIP/1001"},

@@ -12,6 +12,7 @@ import (
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/phone"
 	"github.com/tamas-cc/tamas/crm/sqlite"
+	"github.com/tamas-cc/tamas/crm/sqlite/sqlitetest"
 	"github.com/tamas-cc/tamas/internal/outbox"
 	"github.com/tamas-cc/tamas/wrapup"
 )
@@ -90,11 +91,7 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Fatal("a retry while the database is gone succeeded")
 	}
 
-	back, err := sqlite.Open(ctx, dbPath) // the database returns
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer back.Close()
+	back := sqlitetest.Open(t, dbPath) // the database returns
 	sw.mu.Lock()
 	sw.st = back
 	sw.mu.Unlock()
@@ -139,10 +136,7 @@ func TestKeptFinishOverALaterDraft(t *testing.T) {
 	if err := nodeB.Notes(ctx, sara, "k1", "from the other node"); err != nil {
 		t.Fatal(err)
 	}
-	down, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gone.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	down := sqlitetest.New(t)
 	down.Close()
 	sw.mu.Lock()
 	sw.st = down // node A loses the database

@@ -13,6 +13,7 @@ import (
 	"github.com/tamas-cc/tamas/crm/phone"
 	"github.com/tamas-cc/tamas/crm/script"
 	"github.com/tamas-cc/tamas/crm/sqlite"
+	"github.com/tamas-cc/tamas/crm/sqlite/sqlitetest"
 	"github.com/tamas-cc/tamas/wrapup"
 )
 
@@ -62,14 +63,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "crm.db")
-	st, err := sqlite.Open(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlitetest.Open(t, dbPath)
 	norm, _ := phone.New("IR")
 	dir := crm.NewDirectory(st, norm)
 	c := &crm.Contact{FirstName: "Sara", LastName: "<b>Ahmadi</b>", Phones: []crm.Phone{{Label: crm.LabelMobile, Raw: "09121234567"}}}

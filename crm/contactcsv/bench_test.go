@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"runtime/metrics"
 	"strconv"
 	"sync"
@@ -14,7 +13,7 @@ import (
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/contactcsv"
 	"github.com/tamas-cc/tamas/crm/phone"
-	"github.com/tamas-cc/tamas/crm/sqlite"
+	"github.com/tamas-cc/tamas/crm/sqlite/sqlitetest"
 )
 
 // benchRows is how many rows the import benchmark reads:
@@ -66,13 +65,7 @@ func BenchmarkImport(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "import"+strconv.Itoa(i)+".db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Migrate(ctx); err != nil {
-			b.Fatal(err)
-		}
+		s := sqlitetest.New(b)
 		d := crm.NewDirectory(s, norm)
 		stop := heapPeak()
 		b.StartTimer()

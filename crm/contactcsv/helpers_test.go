@@ -2,7 +2,6 @@ package contactcsv_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +9,7 @@ import (
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/contactcsv"
 	"github.com/tamas-cc/tamas/crm/phone"
-	"github.com/tamas-cc/tamas/crm/sqlite"
+	"github.com/tamas-cc/tamas/crm/sqlite/sqlitetest"
 	"go.uber.org/goleak"
 )
 
@@ -26,20 +25,11 @@ func testCtx(t testing.TB) context.Context {
 // newDir returns a directory over a fresh SQLite store in a temp dir.
 func newDir(t testing.TB) *crm.Directory {
 	t.Helper()
-	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "crm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	norm, err := phone.New("IR")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return crm.NewDirectory(s, norm)
+	return crm.NewDirectory(sqlitetest.New(t), norm)
 }
 
 // contacts returns every live contact of d.

@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"LookupRanking", testLookupRanking},
 		{"LookupTiers", testLookupTiers},
 		{"LookupWithheld", testLookupWithheld},
+		{"MatchLimit", testMatchLimit},
 		{"List", testList},
 		{"EachContactPages", testEachContact},
 		{"ImportTx", testImportTx},
@@ -318,6 +319,28 @@ func testLookupTiers(t *testing.T, d *crm.Directory) {
 	}
 }
 
+// testMatchLimit: MatchPhone returns at most the limit asked, and never
+// more than crm.MaxMatches; a key with no form matches nobody.
+func testMatchLimit(t *testing.T, d *crm.Directory) {
+	for i := range crm.MaxMatches + 2 {
+		create(t, d, person("Shared", fmt.Sprint("Line ", i), "021 8888 1234"))
+	}
+	key, ok := crm.PhoneKeyOf(d.Normalizer().Parse("02188881234"))
+	if !ok {
+		t.Fatal("no key for a valid number")
+	}
+	for _, c := range []struct{ limit, want int }{{0, crm.MaxMatches}, {-1, crm.MaxMatches}, {3, 3},
+		{crm.MaxMatches, crm.MaxMatches}, {crm.MaxMatches + 50, crm.MaxMatches}} {
+		m, err := d.Store().MatchPhone(ctx(t), key, c.limit)
+		if err != nil || len(m) != c.want {
+			t.Errorf("limit %d: %d matches (%v), want %d", c.limit, len(m), err, c.want)
+		}
+	}
+	if m, err := d.Store().MatchPhone(ctx(t), crm.PhoneKey{}, 5); err != nil || len(m) != 0 {
+		t.Errorf("empty key: %v %v", m, err)
+	}
+}
+
 func testLookupWithheld(t *testing.T, d *crm.Directory) {
 	create(t, d, person("Some", "One", "09120000000"))
 	for _, raw := range []string{"", "anonymous", "Restricted", "1000", "<img src=x onerror=alert(1)>"} {
@@ -363,6 +386,7 @@ func testList(t *testing.T, d *crm.Directory) {
 	check("persian last", list(crm.ContactQuery{NamePrefix: "كري"}), []int64{fa.ID})
 	check("kind", list(crm.ContactQuery{Kind: crm.KindOrganization}), []int64{o.ID})
 	check("tag", list(crm.ContactQuery{Tag: "VIP"}), []int64{b.ID})
+	check("tag typed with spaces", list(crm.ContactQuery{Tag: " vip "}), []int64{b.ID})
 	check("status", list(crm.ContactQuery{Status: crm.StatusCustomer}), []int64{b.ID})
 	check("page 1", list(crm.ContactQuery{Limit: 2}), []int64{a.ID, b.ID})
 	check("page 2", list(crm.ContactQuery{Limit: 2, AfterID: b.ID}), []int64{fa.ID, o.ID})

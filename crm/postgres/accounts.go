@@ -31,7 +31,7 @@ func scanUser(row pgx.Row) (*account.User, error) {
 
 // CreateUser implements account.Store.
 func (s *Store) CreateUser(ctx context.Context, u *account.User) error {
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := now()
 	err := s.pool.QueryRow(ctx, `INSERT INTO users (username, display_name, role, lang, endpoint, password_hash,
 		disabled, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id`, u.Username, u.DisplayName, u.Role,
 		u.Lang, u.Endpoint, u.PasswordHash, u.Disabled, now).Scan(&u.ID)

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/internal/listsql"
 )
 
 var _ crm.ActivityStore = (*Store)(nil)
@@ -23,7 +23,7 @@ func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := now()
 	var id int64
 	var merged bool
 	var details any // NULL unless set
@@ -68,12 +68,11 @@ func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
 		err := s.pool.QueryRow(ctx, `SELECT id, `+earlyWrapUp+` FROM activities WHERE kind='call' AND call_id=$1
 			AND call_id <> ''`, a.CallID).Scan(&id, &early)
 		if err == nil && !early {
-			a.ID = id
-			return fmt.Errorf("call %s already has activity %d: %w", a.CallID, id, crm.ErrConflict)
+			return crm.DuplicateCall(a, id)
 		}
 		// An early row the record could not fill: its contact is gone.
 	}
-	return fmt.Errorf("contact %d: %w", a.ContactID, crm.ErrNotFound)
+	return crm.ContactNotFound(a.ContactID)
 }
 
 // RecentActivities implements crm.ActivityStore.
@@ -114,31 +113,9 @@ func scanActivity(row pgx.Row) (*crm.Activity, error) {
 
 // ListActivities implements crm.ActivityStore.
 func (s *Store) ListActivities(ctx context.Context, q crm.ActivityQuery) ([]crm.Activity, error) {
-	where, args := []string{"id > $1"}, []any{q.AfterID}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
-	if q.ContactID > 0 {
-		add("contact_id = $%d", q.ContactID)
-	}
-	for _, f := range []struct{ col, v string }{{"kind", string(q.Kind)}, {"agent", q.Agent}, {"queue", q.Queue}, {"outcome", q.Outcome}, {"disposition", q.Disposition}} {
-		if f.v != "" {
-			add(f.col+" = $%d", f.v)
-		}
-	}
-	if !q.From.IsZero() {
-		add("at >= $%d", q.From.UTC())
-	}
-	if !q.To.IsZero() {
-		add("at < $%d", q.To.UTC())
-	}
-	limit := q.Limit
-	if limit <= 0 || limit > crm.MaxListLimit {
-		limit = crm.MaxListLimit
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+activityCols+` FROM activities WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY id LIMIT `+strconv.Itoa(limit), args...)
+	w := listsql.Activities(dialect, q)
+	rows, err := s.pool.Query(ctx, `SELECT `+activityCols+` FROM activities`+w.String()+
+		` ORDER BY id LIMIT `+strconv.Itoa(crm.ListLimit(q.Limit)), w.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("activities: %w", err)
 	}
@@ -180,12 +157,12 @@ func (s *Store) AddTask(ctx context.Context, t *crm.Task) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := now()
 	err := s.pool.QueryRow(ctx, `INSERT INTO tasks (contact_id, title, due_at, assignee, created_at, call_id)
 		SELECT id, $2, $3, $4, $5, $6 FROM contacts WHERE id=$1 AND deleted_at IS NULL RETURNING id`,
 		t.ContactID, t.Title, t.DueAt.UTC(), t.Assignee, now, t.CallID).Scan(&t.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("contact %d: %w", t.ContactID, crm.ErrNotFound)
+		return crm.ContactNotFound(t.ContactID)
 	}
 	if err != nil {
 		return fmt.Errorf("add task: %w", err)

@@ -3,41 +3,29 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tamas-cc/tamas/crm"
-	"github.com/tamas-cc/tamas/crm/crmtest"
+	"github.com/tamas-cc/tamas/crm/crmbench"
 	"github.com/tamas-cc/tamas/crm/phone"
-	"github.com/tamas-cc/tamas/crm/script"
 	"github.com/tamas-cc/tamas/crm/seed"
 	"github.com/tamas-cc/tamas/internal/testkit"
 )
 
-// benchContacts is how many contacts the lookup benchmark seeds:
-// TAMAS_BENCH_CONTACTS, 20,000 by default.
-func benchContacts() int {
-	if n, err := strconv.Atoi(os.Getenv("TAMAS_BENCH_CONTACTS")); err == nil && n > 0 {
-		return n
-	}
-	return 20_000
-}
-
 // BenchmarkLookup seeds a schema named for the contact count once and
-// reuses it on later runs (drop it to reseed).
+// reuses it on later runs (drop it to reseed). TAMAS_BENCH_CONTACTS sets its
+// size, 20,000 by default.
 func BenchmarkLookup(b *testing.B) {
-	n := benchContacts()
+	n := crmbench.Contacts(20_000)
 	s := benchStore(b, n)
 	defer s.Close()
 	norm, err := phone.New("IR")
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := crm.NewDirectory(s, norm)
-	crmtest.BenchLookup(b, d, n, func(ctx context.Context, last8 string) (int, error) {
+	crmbench.Lookup(b, crm.NewDirectory(s, norm), n, func(ctx context.Context, last8 string) (int, error) {
 		var count int
 		err := s.pool.QueryRow(ctx, `SELECT count(*) FROM phones p
 			JOIN contacts c ON c.id = p.contact_id AND c.deleted_at IS NULL
@@ -55,7 +43,7 @@ func BenchmarkImport(b *testing.B) {
 		b.Fatal(err)
 	}
 	d := crm.NewDirectory(s, norm)
-	g := seed.New(crmtest.BenchSeed)
+	g := seed.New(crmbench.Seed)
 	tx, err := s.BeginImport(ctx)
 	if err != nil {
 		b.Fatal(err)
@@ -78,27 +66,19 @@ func BenchmarkImport(b *testing.B) {
 
 // BenchmarkCallActivity: one call's database work, in the benchmark schema.
 func BenchmarkCallActivity(b *testing.B) {
-	n := benchContacts()
+	n := crmbench.Contacts(20_000)
 	s := benchStore(b, n)
 	defer s.Close()
-	norm, _ := phone.New("IR")
-	crmtest.BenchCallActivity(b, crm.NewDirectory(s, norm), s, n)
+	crmbench.CallActivity(b, s, n)
 }
 
 // BenchmarkFullCall: a whole answered call's database work — pop, script
-// run with 8 answers, activity, disposition and follow-up. TAMAS_BENCH_RATE
-// paces the calls (calls per second); unset, they run back to back.
+// run with 8 answers, activity, disposition and follow-up.
 func BenchmarkFullCall(b *testing.B) {
-	n := benchContacts()
+	n := crmbench.Contacts(20_000)
 	s := benchStore(b, n)
 	defer s.Close()
-	norm, _ := phone.New("IR")
-	scripts, err := script.LoadDir("../../configs/scripts")
-	if err != nil {
-		b.Fatal(err)
-	}
-	rate, _ := strconv.ParseFloat(os.Getenv("TAMAS_BENCH_RATE"), 64)
-	crmtest.BenchFullCall(b, crm.NewDirectory(s, norm), s, scripts, n, rate)
+	crmbench.FullCall(b, s, n)
 }
 
 // benchStore opens the benchmark schema for n contacts (tamas_bench_<n>),

@@ -107,22 +107,23 @@ func contactArgs(c *crm.Contact) []any {
 	for i, o := range c.Organizations {
 		orgs[i] = o.ID
 	}
-	dn := c.DisplayName()
+	name, last := c.SearchKeys()
 	return []any{
-		string(c.Kind), c.FirstName, c.LastName, c.Name, dn, crm.SearchKey(dn), crm.SearchKey(c.LastName),
+		string(c.Kind), c.FirstName, c.LastName, c.Name, c.DisplayName(), name, last,
 		string(c.Status), c.Owner, tags, emails, custom, c.Notes, c.LastInteractionAt,
 		labels, raws, e164s, nationals, hasCC, exts, tails,
 		orgs,
 	}
 }
 
+// orgError reports the organization at ord (counted from 1) as unknown.
 func orgError(c *crm.Contact, ord int64) error {
 	i := int(ord) - 1
 	id := int64(0)
 	if i >= 0 && i < len(c.Organizations) {
 		id = c.Organizations[i].ID
 	}
-	return &crm.FieldError{Field: fmt.Sprintf("organizations[%d]", i), Reason: fmt.Sprintf("no organization %d", id)}
+	return crm.UnknownOrganization(i, id)
 }
 
 func createContact(ctx context.Context, q querier, c *crm.Contact) error {

@@ -43,10 +43,10 @@ func (s *Store) BeginImport(ctx context.Context) (crm.ImportTx, error) {
 }
 
 func (it *importTx) ContactByPhone(ctx context.Context, kind crm.Kind, p crm.Phone) (int64, bool, error) {
+	if p.DedupKey() == "" {
+		return 0, false, nil
+	}
 	if p.E164 == "" {
-		if p.National == "" {
-			return 0, false, nil
-		}
 		return it.queryID(ctx, `SELECT p.contact_id FROM phones p
 			JOIN contacts c ON c.id = p.contact_id AND c.deleted_at IS NULL AND c.kind = $1
 			WHERE p.tail = $2 AND p.national = $3 AND p.e164 IS NULL ORDER BY p.contact_id LIMIT 1`,

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/internal/listsql"
 )
 
 // orgsOfSQL aggregates the live organizations of the person c as JSON
@@ -57,13 +56,10 @@ var tiers = [...]crm.MatchHow{crm.MatchExact, crm.MatchNational, crm.MatchSuffix
 
 // MatchPhone implements crm.Store.
 func (s *Store) MatchPhone(ctx context.Context, key crm.PhoneKey, limit int) ([]crm.Match, error) {
-	if limit <= 0 {
-		limit = crm.MaxMatches
-	}
-	if key.E164 == "" && key.National == "" && key.Tail == "" {
+	if key.Empty() {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, matchSQL, key.E164, key.National, key.Tail, limit)
+	rows, err := s.pool.Query(ctx, matchSQL, key.E164, key.National, key.Tail, crm.MatchLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("match phone: %w", err)
 	}
@@ -153,36 +149,9 @@ func (s *Store) GetContact(ctx context.Context, id int64) (*crm.Contact, error) 
 
 // ListContacts implements crm.Store.
 func (s *Store) ListContacts(ctx context.Context, q crm.ContactQuery) ([]crm.Contact, error) {
-	limit := q.Limit
-	if limit <= 0 || limit > crm.MaxListLimit {
-		limit = crm.MaxListLimit
-	}
-	var where []string
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	where = append(where, "c.deleted_at IS NULL", "c.id > "+arg(q.AfterID))
-	if p := crm.SearchKey(q.NamePrefix); p != "" {
-		lo, hi := arg(p), arg(crm.PrefixUpperBound(p))
-		where = append(where, fmt.Sprintf("((c.search_name >= %[1]s AND c.search_name < %[2]s) OR "+
-			"(c.search_last >= %[1]s AND c.search_last < %[2]s))", lo, hi))
-	}
-	if q.Kind != "" {
-		where = append(where, "c.kind = "+arg(string(q.Kind)))
-	}
-	if q.Status != "" {
-		where = append(where, "c.status = "+arg(string(q.Status)))
-	}
-	if q.Tag != "" {
-		where = append(where, "c.tags @> ARRAY["+arg(strings.ToLower(strings.TrimSpace(q.Tag)))+"::text]")
-	}
-	if q.OrganizationID != 0 {
-		where = append(where, "c.id IN (SELECT person_id FROM memberships WHERE org_id = "+arg(q.OrganizationID)+")")
-	}
-	sql := contactSelect + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY c.id LIMIT ` + arg(limit)
-	rows, err := s.pool.Query(ctx, sql, args...)
+	w := listsql.Contacts(dialect, q, "c.tags @> ARRAY[?::text]")
+	limit := w.Param(crm.ListLimit(q.Limit))
+	rows, err := s.pool.Query(ctx, contactSelect+w.String()+` ORDER BY c.id LIMIT `+limit, w.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("list contacts: %w", err)
 	}

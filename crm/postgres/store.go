@@ -21,6 +21,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/internal/listsql"
 )
 
 //go:embed migrations/*.sql
@@ -108,6 +109,15 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	return nil
 }
+
+// dialect is how this store writes the listings' WHERE clauses.
+var dialect = listsql.Dialect{
+	Param: func(n int) string { return "$" + strconv.Itoa(n) },
+	Time:  func(t time.Time) any { return t.UTC() },
+}
+
+// now is the current time at the precision the store keeps: microseconds.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // Close closes every connection of the pool.
 func (s *Store) Close() error {

@@ -2,10 +2,8 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,33 +22,15 @@ const earlyWrapUp = `(activities.details IS NULL AND activities.wrapup IS NOT NU
 
 // SaveWrapUp implements crm.WrapUpStore.
 func (s *Store) SaveWrapUp(ctx context.Context, w *crm.WrapUp) error {
-	if w.Done() {
-		return fmt.Errorf("save wrap-up: %w", &crm.FieldError{Field: "done_at", Reason: "a draft is not done: finish it instead"})
-	}
-	if err := w.Validate(); err != nil {
-		return err
-	}
-	prev, prevAt := w.Rev, w.UpdatedAt
-	w.Rev, w.UpdatedAt = prev+1, time.Now().UTC().Truncate(time.Microsecond)
-	data, err := json.Marshal(w)
+	save, err := w.BeginSave(now())
 	if err != nil {
-		w.Rev, w.UpdatedAt = prev, prevAt
-		return fmt.Errorf("save wrap-up: %w", err)
+		return err
 	}
 	tag, err := s.pool.Exec(ctx, `INSERT INTO wrapups (call_id, agent, data, updated_at, rev) VALUES ($1,$2,$3,$4,1)
 		ON CONFLICT (call_id) DO UPDATE SET agent=excluded.agent, data=excluded.data, updated_at=excluded.updated_at,
 		rev=wrapups.rev+1 WHERE wrapups.done_at IS NULL AND wrapups.rev = $5`,
-		w.CallID, w.Agent, string(data), w.UpdatedAt, prev)
-	if err != nil || tag.RowsAffected() == 0 {
-		w.Rev, w.UpdatedAt = prev, prevAt
-	}
-	if err != nil {
-		return fmt.Errorf("save wrap-up: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("call %s: wrap-up finished or saved meanwhile: %w", w.CallID, crm.ErrConflict)
-	}
-	return nil
+		w.CallID, w.Agent, string(save.Data), w.UpdatedAt, save.PrevRev())
+	return save.End(err == nil && tag.RowsAffected() > 0, err)
 }
 
 // WrapUp implements crm.WrapUpStore.
@@ -64,104 +44,83 @@ func (s *Store) WrapUp(ctx context.Context, callID string) (*crm.WrapUp, error) 
 	if err != nil {
 		return nil, fmt.Errorf("wrap-up: %w", err)
 	}
-	var w crm.WrapUp
-	if err := json.Unmarshal(data, &w); err != nil {
-		return nil, fmt.Errorf("wrap-up of call %s: %w", callID, err)
-	}
-	w.Rev = rev
-	return &w, nil
+	return crm.DecodeWrapUp(callID, data, rev)
 }
 
-// FinishWrapUp implements crm.WrapUpStore. The wrap-up row is locked first,
-// so two finishes of one call (two tabs, two nodes) serialise and the
-// second sees the first.
+// FinishWrapUp implements crm.WrapUpStore.
 func (s *Store) FinishWrapUp(ctx context.Context, w *crm.WrapUp) error {
-	if !w.Done() {
-		return &crm.FieldError{Field: "done_at", Reason: "is required to finish"}
+	return crm.FinishWrapUp(ctx, w, now(), func(ctx context.Context) (crm.FinishTx, error) {
+		tx, err := s.pool.Begin(ctx)
+		return finishTx{tx}, err
+	})
+}
+
+// finishTx is the statements of FinishWrapUp.
+type finishTx struct{ tx pgx.Tx }
+
+// LockWrapUp makes the row if the call has none yet, so that there is a
+// row to lock: two finishes of one call (two tabs, two nodes) serialise on
+// it and the second sees the first.
+func (f finishTx) LockWrapUp(ctx context.Context, callID, agent string, now time.Time) (crm.StoredWrapUp, error) {
+	if _, err := f.tx.Exec(ctx, `INSERT INTO wrapups (call_id, agent, data, updated_at) VALUES ($1,$2,'{}',$3)
+		ON CONFLICT (call_id) DO NOTHING`, callID, agent, now); err != nil {
+		return crm.StoredWrapUp{}, err
 	}
-	if err := w.Validate(); err != nil {
-		return err
-	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("finish wrap-up: %w", err)
-	}
-	defer tx.Rollback(ctx)
 	var done *time.Time
 	var rev int64
-	if _, err := tx.Exec(ctx, `INSERT INTO wrapups (call_id, agent, data, updated_at) VALUES ($1,$2,'{}',$3)
-		ON CONFLICT (call_id) DO NOTHING`, w.CallID, w.Agent, now); err != nil {
-		return fmt.Errorf("finish wrap-up: %w", err)
+	err := f.tx.QueryRow(ctx, `SELECT done_at, rev FROM wrapups WHERE call_id=$1 FOR UPDATE`, callID).Scan(&done, &rev)
+	return crm.StoredWrapUp{Found: true, Done: done != nil, Rev: rev}, err
+}
+
+func (f finishTx) LiveContact(ctx context.Context, id int64) error {
+	var one int
+	err := f.tx.QueryRow(ctx, `SELECT 1 FROM contacts WHERE id=$1 AND deleted_at IS NULL`, id).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return crm.ContactNotFound(id)
 	}
-	if err := tx.QueryRow(ctx, `SELECT done_at, rev FROM wrapups WHERE call_id=$1 FOR UPDATE`, w.CallID).Scan(&done, &rev); err != nil {
-		return fmt.Errorf("finish wrap-up: %w", err)
-	}
-	if done != nil {
-		return fmt.Errorf("call %s: wrap-up already finished: %w", w.CallID, crm.ErrConflict)
-	}
-	if w.Rev != 0 && rev != w.Rev {
-		return fmt.Errorf("call %s: wrap-up saved meanwhile: %w", w.CallID, crm.ErrConflict)
-	}
-	var contact *int64
-	if w.ContactID > 0 {
-		var one int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM contacts WHERE id=$1 AND deleted_at IS NULL`, w.ContactID).Scan(&one)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("contact %d: %w", w.ContactID, crm.ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("finish wrap-up: %w", err)
-		}
-		contact = &w.ContactID
-	}
-	tasks := slices.Clone(w.Tasks)
-	for i := range tasks {
-		t := &tasks[i]
-		t.ContactID, t.CallID, t.CreatedAt = w.ContactID, w.CallID, now
-		if err := tx.QueryRow(ctx, `INSERT INTO tasks (contact_id, title, due_at, assignee, created_at, call_id)
-			VALUES ($1,$2,$3,$4,$5,$6) RETURNING id`, t.ContactID, t.Title, t.DueAt.UTC(), t.Assignee, now,
-			t.CallID).Scan(&t.ID); err != nil {
-			return fmt.Errorf("finish wrap-up: task: %w", err)
-		}
-	}
-	fin := *w
-	fin.Tasks, fin.UpdatedAt, fin.Rev = tasks, now, rev+1
-	data, err := json.Marshal(&fin)
 	if err != nil {
-		return fmt.Errorf("finish wrap-up: %w", err)
+		return fmt.Errorf("contact %d: %w", id, err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE wrapups SET agent=$2, data=$3, updated_at=$4, done_at=$5, rev=$6 WHERE call_id=$1`,
-		w.CallID, w.Agent, string(data), now, w.DoneAt.UTC(), rev+1); err != nil {
-		return fmt.Errorf("finish wrap-up: %w", err)
+	return nil
+}
+
+func (f finishTx) AddTask(ctx context.Context, t *crm.Task) error {
+	return f.tx.QueryRow(ctx, `INSERT INTO tasks (contact_id, title, due_at, assignee, created_at, call_id)
+		VALUES ($1,$2,$3,$4,$5,$6) RETURNING id`, t.ContactID, t.Title, t.DueAt.UTC(), t.Assignee, t.CreatedAt,
+		t.CallID).Scan(&t.ID)
+}
+
+func (f finishTx) PutWrapUp(ctx context.Context, fin *crm.WrapUp, data []byte) error {
+	_, err := f.tx.Exec(ctx, `UPDATE wrapups SET agent=$2, data=$3, updated_at=$4, done_at=$5, rev=$6 WHERE call_id=$1`,
+		fin.CallID, fin.Agent, string(data), fin.UpdatedAt, fin.DoneAt.UTC(), fin.Rev)
+	return err
+}
+
+// PutCallActivity is one statement, so that a call record arriving at the
+// same moment either finds this row or makes the one this updates.
+func (f finishTx) PutCallActivity(ctx context.Context, fin *crm.WrapUp, data []byte) error {
+	var contact *int64 // NULL: a call from nobody in the CRM
+	if fin.ContactID > 0 {
+		contact = &fin.ContactID
 	}
-	// One statement, so a call record arriving at the same moment either
-	// finds this row or makes the one this updates.
-	if _, err := tx.Exec(ctx, `INSERT INTO activities (contact_id, kind, call_id, agent, disposition, body, at,
+	_, err := f.tx.Exec(ctx, `INSERT INTO activities (contact_id, kind, call_id, agent, disposition, body, at,
 			created_at, wrapup) VALUES ($1,'call',$2,$3,$4,$5,$6,$7,$8::jsonb)
 		ON CONFLICT (call_id) WHERE kind = 'call' AND call_id <> '' DO UPDATE
 		SET contact_id=coalesce(excluded.contact_id, activities.contact_id),
 			agent=CASE WHEN activities.agent = '' THEN excluded.agent ELSE activities.agent END,
 			disposition=excluded.disposition, body=excluded.body, wrapup=excluded.wrapup`,
-		contact, w.CallID, w.Agent, w.Disposition, w.Notes, w.StartedAt.UTC(), now, string(data)); err != nil {
-		return fmt.Errorf("finish wrap-up: activity: %w", err)
-	}
-	if w.Status != "" && w.ContactID > 0 {
-		before := make([]string, 0, 3)
-		for _, b := range crm.StatusesBefore(w.Status) {
-			before = append(before, string(b))
-		}
-		if _, err := tx.Exec(ctx, `UPDATE contacts SET status=$1, updated_at=$2 WHERE id=$3 AND deleted_at IS NULL
-			AND status = ANY($4)`, string(w.Status), now, w.ContactID, before); err != nil {
-			return fmt.Errorf("finish wrap-up: status: %w", err)
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("finish wrap-up: %w", err)
-	}
-	w.Tasks, w.UpdatedAt, w.Rev = tasks, now, rev+1
-	return nil
+		contact, fin.CallID, fin.Agent, fin.Disposition, fin.Notes, fin.StartedAt.UTC(), fin.UpdatedAt, string(data))
+	return err
 }
+
+func (f finishTx) MoveStatus(ctx context.Context, id int64, to crm.Status, from []crm.Status, at time.Time) error {
+	_, err := f.tx.Exec(ctx, `UPDATE contacts SET status=$1, updated_at=$2 WHERE id=$3 AND deleted_at IS NULL
+		AND status = ANY($4)`, string(to), at, id, from)
+	return err
+}
+
+func (f finishTx) Commit(ctx context.Context) error   { return f.tx.Commit(ctx) }
+func (f finishTx) Rollback(ctx context.Context) error { return f.tx.Rollback(ctx) }
 
 // ClaimDueTasks implements crm.TaskQueue. SKIP LOCKED lets several nodes
 // claim at once without waiting on each other or taking the same task.
@@ -173,12 +132,7 @@ func (s *Store) ClaimDueTasks(ctx context.Context, now time.Time, limit int) ([]
 		return nil, fmt.Errorf("due tasks: %w", err)
 	}
 	out, err := collectTasks(rows)
-	slices.SortFunc(out, func(a, b crm.Task) int {
-		if c := a.DueAt.Compare(b.DueAt); c != 0 {
-			return c
-		}
-		return int(a.ID - b.ID)
-	})
+	crm.SortByDue(out) // RETURNING follows no ORDER BY
 	return out, err
 }
 

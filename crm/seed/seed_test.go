@@ -2,14 +2,13 @@ package seed_test
 
 import (
 	"context"
-	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/phone"
 	"github.com/tamas-cc/tamas/crm/seed"
-	"github.com/tamas-cc/tamas/crm/sqlite"
+	"github.com/tamas-cc/tamas/crm/sqlite/sqlitetest"
 )
 
 func TestDeterministic(t *testing.T) {
@@ -82,16 +81,8 @@ func TestMix(t *testing.T) {
 
 func TestSeedIntoStore(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	norm, _ := phone.New("IR")
-	d := crm.NewDirectory(s, norm)
+	d := crm.NewDirectory(sqlitetest.New(t), norm)
 	var calls []int
 	st, err := seed.Seed(ctx, d, seed.New(3), 1000, 300, func(done int) { calls = append(calls, done) })
 	if err != nil {

@@ -33,7 +33,7 @@ func scanUser(row interface{ Scan(...any) error }) (*account.User, error) {
 
 // CreateUser implements account.Store.
 func (s *Store) CreateUser(ctx context.Context, u *account.User) error {
-	now := time.Now().UTC()
+	now := now()
 	res, err := s.w.ExecContext(ctx, `INSERT INTO users (username, display_name, role, lang, endpoint, password_hash,
 		disabled, created_at) VALUES (?,?,?,?,?,?,?,?)`, u.Username, u.DisplayName, u.Role, u.Lang, u.Endpoint,
 		u.PasswordHash, u.Disabled, ms(now))
@@ -45,7 +45,7 @@ func (s *Store) CreateUser(ctx context.Context, u *account.User) error {
 		return fmt.Errorf("create user: %w", err)
 	}
 	u.ID, _ = res.LastInsertId()
-	u.CreatedAt = now.Truncate(time.Millisecond)
+	u.CreatedAt = now
 	return nil
 }
 

@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/internal/listsql"
 )
 
 var _ crm.ActivityStore = (*Store)(nil)
@@ -26,7 +26,7 @@ func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	now := time.Now().UTC()
+	now := now()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("add activity: %w", err)
@@ -68,8 +68,7 @@ func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
 			return nil
 		}
 		if err == nil {
-			a.ID = id
-			return fmt.Errorf("call %s already has activity %d: %w", a.CallID, id, crm.ErrConflict)
+			return crm.DuplicateCall(a, id)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("add activity: %w", err)
@@ -87,7 +86,7 @@ func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
 		return fmt.Errorf("add activity: %w", err)
 	}
 	a.ID, _ = res.LastInsertId()
-	a.CreatedAt = now.Truncate(time.Millisecond)
+	a.CreatedAt = now
 	return nil
 }
 
@@ -95,7 +94,7 @@ func liveContact(ctx context.Context, tx *sql.Tx, id int64) error {
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM contacts WHERE id=? AND deleted_at IS NULL`, id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("contact %d: %w", id, crm.ErrNotFound)
+		return crm.ContactNotFound(id)
 	}
 	if err != nil {
 		return fmt.Errorf("contact %d: %w", id, err)
@@ -147,28 +146,9 @@ func scanActivity(row interface{ Scan(...any) error }) (*crm.Activity, error) {
 
 // ListActivities implements crm.ActivityStore.
 func (s *Store) ListActivities(ctx context.Context, q crm.ActivityQuery) ([]crm.Activity, error) {
-	where, args := []string{"id > ?"}, []any{q.AfterID}
-	add := func(cond string, v any) { where, args = append(where, cond), append(args, v) }
-	if q.ContactID > 0 {
-		add("contact_id = ?", q.ContactID)
-	}
-	for _, f := range []struct{ col, v string }{{"kind", string(q.Kind)}, {"agent", q.Agent}, {"queue", q.Queue}, {"outcome", q.Outcome}, {"disposition", q.Disposition}} {
-		if f.v != "" {
-			add(f.col+" = ?", f.v)
-		}
-	}
-	if !q.From.IsZero() {
-		add("at >= ?", ms(q.From))
-	}
-	if !q.To.IsZero() {
-		add("at < ?", ms(q.To))
-	}
-	limit := q.Limit
-	if limit <= 0 || limit > crm.MaxListLimit {
-		limit = crm.MaxListLimit
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+activityCols+` FROM activities WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY id LIMIT `+strconv.Itoa(limit), args...)
+	w := listsql.Activities(dialect, q)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+activityCols+` FROM activities`+w.String()+
+		` ORDER BY id LIMIT `+strconv.Itoa(crm.ListLimit(q.Limit)), w.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("activities: %w", err)
 	}
@@ -210,7 +190,7 @@ func (s *Store) AddTask(ctx context.Context, t *crm.Task) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	now := time.Now().UTC()
+	now := now()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("add task: %w", err)
@@ -228,7 +208,7 @@ func (s *Store) AddTask(ctx context.Context, t *crm.Task) error {
 		return fmt.Errorf("add task: %w", err)
 	}
 	t.ID, _ = res.LastInsertId()
-	t.CreatedAt = now.Truncate(time.Millisecond)
+	t.CreatedAt = now
 	return nil
 }
 

@@ -83,10 +83,9 @@ func contactFields(args []any, c *crm.Contact) []any {
 	if emails == nil {
 		emails = []crm.Email{}
 	}
-	dn := c.DisplayName()
-	return append(args, string(c.Kind), c.FirstName, c.LastName, c.Name, dn, crm.SearchKey(dn),
-		crm.SearchKey(c.LastName), string(c.Status), c.Owner, jsonText(tags), jsonText(emails), customArg(c), c.Notes,
-		nullMS(c.LastInteractionAt))
+	name, last := c.SearchKeys()
+	return append(args, string(c.Kind), c.FirstName, c.LastName, c.Name, c.DisplayName(), name, last,
+		string(c.Status), c.Owner, jsonText(tags), jsonText(emails), customArg(c), c.Notes, nullMS(c.LastInteractionAt))
 }
 
 func (ws *writeStmts) create(ctx context.Context, c *crm.Contact, now time.Time) error {
@@ -123,7 +122,7 @@ func (ws *writeStmts) children(ctx context.Context, c *crm.Contact) error {
 			return fmt.Errorf("insert membership: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return &crm.FieldError{Field: fmt.Sprintf("organizations[%d]", i), Reason: fmt.Sprintf("no organization %d", o.ID)}
+			return crm.UnknownOrganization(i, o.ID)
 		}
 	}
 	return nil
@@ -152,13 +151,13 @@ func (s *Store) writeTx(ctx context.Context, fn func(*sql.Tx, *writeStmts) error
 
 // CreateContact implements crm.Store.
 func (s *Store) CreateContact(ctx context.Context, c *crm.Contact) error {
-	now := time.Now().UTC().Truncate(time.Millisecond)
+	now := now()
 	return s.writeTx(ctx, func(_ *sql.Tx, ws *writeStmts) error { return ws.create(ctx, c, now) })
 }
 
 // UpdateContact implements crm.Store.
 func (s *Store) UpdateContact(ctx context.Context, c *crm.Contact) error {
-	now := time.Now().UTC().Truncate(time.Millisecond)
+	now := now()
 	return s.writeTx(ctx, func(tx *sql.Tx, ws *writeStmts) error {
 		res, err := ws.updContact.ExecContext(ctx, append(contactFields(nil, c), ms(now), c.ID)...)
 		if err != nil {

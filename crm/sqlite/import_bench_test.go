@@ -2,13 +2,12 @@ package sqlite_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/phone"
 	"github.com/tamas-cc/tamas/crm/seed"
-	"github.com/tamas-cc/tamas/crm/sqlite"
+	"github.com/tamas-cc/tamas/crm/sqlite/sqlitetest"
 )
 
 // BenchmarkImportTx measures the store's side of a bulk import alone:
@@ -32,13 +31,7 @@ func BenchmarkImportTx(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		b.StopTimer()
-		s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "i.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Migrate(ctx); err != nil {
-			b.Fatal(err)
-		}
+		s := sqlitetest.New(b)
 		b.StartTimer()
 		tx, err := s.BeginImport(ctx)
 		if err != nil {

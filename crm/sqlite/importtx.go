@@ -111,7 +111,7 @@ func (it *importTx) ContactByPhone(ctx context.Context, kind crm.Kind, p crm.Pho
 	if err := ctx.Err(); err != nil {
 		return 0, false, err
 	}
-	key := chunkKey(p)
+	key := p.DedupKey()
 	if key == "" {
 		return 0, false, nil
 	}
@@ -124,15 +124,6 @@ func (it *importTx) ContactByPhone(ctx context.Context, kind crm.Kind, p crm.Pho
 		return queryID(ctx, it.byDigits, string(kind), p.Tail(), p.National)
 	}
 	return queryID(ctx, it.byPhone, string(kind), p.E164)
-}
-
-// chunkKey keys a buffered number: E.164 when valid, else its digits
-// (which cannot start with '+', so the two never collide).
-func chunkKey(p crm.Phone) string {
-	if p.E164 != "" {
-		return p.E164
-	}
-	return p.National
 }
 
 func (it *importTx) OrganizationByName(ctx context.Context, name string) (int64, bool, error) {
@@ -170,7 +161,7 @@ func (it *importTx) CreateContact(ctx context.Context, c *crm.Contact) error {
 			return err
 		}
 		if !ok {
-			return &crm.FieldError{Field: fmt.Sprintf("organizations[%d]", i), Reason: fmt.Sprintf("no organization %d", o.ID)}
+			return crm.UnknownOrganization(i, o.ID)
 		}
 	}
 	c.ID = it.nextID
@@ -184,7 +175,7 @@ func (it *importTx) CreateContact(ctx context.Context, c *crm.Contact) error {
 		if p.E164 != "" {
 			e164 = p.E164
 		}
-		if k := chunkKey(p); k != "" {
+		if k := p.DedupKey(); k != "" {
 			it.chunkPhones[k] = append(it.chunkPhones[k], phoneOwner{c.Kind, c.ID})
 		}
 		t := it.tables[tPhones]

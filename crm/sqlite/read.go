@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/internal/listsql"
 )
 
 // matchRows is how many phone rows a lookup reads: a contact may hold the
@@ -115,9 +115,10 @@ func (s *Store) MatchPhone(ctx context.Context, key crm.PhoneKey, limit int) ([]
 	if err != nil {
 		return nil, err
 	}
-	if limit <= 0 || limit > crm.MaxMatches {
-		limit = crm.MaxMatches
+	if key.Empty() {
+		return nil, nil
 	}
+	limit = crm.MatchLimit(limit)
 	rows, err := q.match.QueryContext(ctx, key.E164, key.National, key.Tail)
 	if err != nil {
 		return nil, fmt.Errorf("match phone: %w", err)
@@ -254,38 +255,10 @@ func (s *Store) loadChildren(ctx context.Context, list []crm.Contact) error {
 
 // ListContacts implements crm.Store.
 func (s *Store) ListContacts(ctx context.Context, q crm.ContactQuery) ([]crm.Contact, error) {
-	limit := q.Limit
-	if limit <= 0 || limit > crm.MaxListLimit {
-		limit = crm.MaxListLimit
-	}
-	var where []string
-	var args []any
-	where = append(where, "c.deleted_at IS NULL", "c.id > ?")
-	args = append(args, q.AfterID)
-	if p := crm.SearchKey(q.NamePrefix); p != "" {
-		where = append(where, "((c.search_name >= ? AND c.search_name < ?) OR (c.search_last >= ? AND c.search_last < ?))")
-		ub := crm.PrefixUpperBound(p)
-		args = append(args, p, ub, p, ub)
-	}
-	if q.Kind != "" {
-		where = append(where, "c.kind = ?")
-		args = append(args, string(q.Kind))
-	}
-	if q.Status != "" {
-		where = append(where, "c.status = ?")
-		args = append(args, string(q.Status))
-	}
-	if q.Tag != "" {
-		where = append(where, "c.id IN (SELECT contact_id FROM contact_tags WHERE tag = ?)")
-		args = append(args, strings.ToLower(q.Tag))
-	}
-	if q.OrganizationID != 0 {
-		where = append(where, "c.id IN (SELECT person_id FROM memberships WHERE org_id = ?)")
-		args = append(args, q.OrganizationID)
-	}
-	args = append(args, limit)
-	rows, err := s.r.QueryContext(ctx, `SELECT `+contactCols+` FROM contacts c WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY c.id LIMIT ?`, args...)
+	w := listsql.Contacts(dialect, q, "c.id IN (SELECT contact_id FROM contact_tags WHERE tag = ?)")
+	limit := w.Param(crm.ListLimit(q.Limit))
+	rows, err := s.r.QueryContext(ctx, `SELECT `+contactCols+` FROM contacts c`+w.String()+` ORDER BY c.id LIMIT `+limit,
+		w.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("list contacts: %w", err)
 	}

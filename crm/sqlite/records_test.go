@@ -6,20 +6,18 @@ import (
 	"github.com/tamas-cc/tamas/account"
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/crmtest"
-	"github.com/tamas-cc/tamas/crm/sqlite"
+	"github.com/tamas-cc/tamas/crm/sqlite/sqlitetest"
 )
 
 func TestActivityConformance(t *testing.T) {
 	crmtest.RunActivitySuite(t, func(t *testing.T) (crm.Store, crm.ActivityStore) {
-		s := newStore(t).(*sqlite.Store)
+		s := sqlitetest.New(t)
 		return s, s
 	})
 }
 
 func TestAccountConformance(t *testing.T) {
 	crmtest.RunAccountSuite(t, func(t *testing.T) account.Store {
-		s := newStore(t).(*sqlite.Store)
-		t.Cleanup(func() { s.Close() })
-		return s
+		return sqlitetest.New(t)
 	})
 }

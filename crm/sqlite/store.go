@@ -21,6 +21,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/internal/listsql"
 )
 
 //go:embed migrations/*.sql
@@ -146,6 +147,15 @@ func (s *Store) Close() error {
 	<-s.ckptDone
 	return errors.Join(s.ckpt.Close(), s.r.Close(), s.w.Close())
 }
+
+// dialect is how this store writes the listings' WHERE clauses.
+var dialect = listsql.Dialect{
+	Param: func(int) string { return "?" },
+	Time:  func(t time.Time) any { return ms(t) },
+}
+
+// now is the current time at the precision the store keeps: milliseconds.
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 

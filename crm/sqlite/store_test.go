@@ -8,37 +8,17 @@ import (
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/crm/crmtest"
 	"github.com/tamas-cc/tamas/crm/sqlite"
+	"github.com/tamas-cc/tamas/crm/sqlite/sqlitetest"
 )
 
-func newStore(t *testing.T) crm.Store {
-	t.Helper()
-	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tamas.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Migrate(ctx); err != nil {
-		s.Close()
-		t.Fatal(err)
-	}
-	return s
+func TestConformance(t *testing.T) {
+	crmtest.Run(t, func(t *testing.T) crm.Store { return sqlitetest.New(t) })
 }
 
-func TestConformance(t *testing.T) { crmtest.Run(t, newStore) }
-
 func TestMigrateIsIdempotent(t *testing.T) {
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "tamas.db")
-	for range 2 {
-		s, err := sqlite.Open(ctx, path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Migrate(ctx); err != nil {
-			t.Fatalf("migrate: %v", err)
-		}
-		s.Close()
-	}
+	sqlitetest.Open(t, path).Close()
+	sqlitetest.Open(t, path) // migrates again: nothing to do
 }
 
 func TestOpenBadPath(t *testing.T) {

@@ -5,47 +5,19 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/internal/listsql"
 )
 
 var _ crm.TaskLister = (*Store)(nil)
 
 // ListTasks implements crm.TaskLister.
 func (s *Store) ListTasks(ctx context.Context, q crm.TaskQuery) ([]crm.Task, error) {
-	var where []string
-	var args []any
-	add := func(cond string, v ...any) { where, args = append(where, cond), append(args, v...) }
-	if q.ID > 0 {
-		add("id = ?", q.ID)
-	}
-	if q.ContactID > 0 {
-		add("contact_id = ?", q.ContactID)
-	}
-	if q.Assignee != "" {
-		add("assignee = ?", q.Assignee)
-	}
-	if q.Open {
-		add("done_at IS NULL")
-	}
-	if !q.DueBefore.IsZero() {
-		add("due_at < ?", ms(q.DueBefore))
-	}
-	if q.AfterID > 0 {
-		add("(due_at, id) > (SELECT due_at, id FROM tasks WHERE id = ?)", q.AfterID)
-	}
-	cond := ""
-	if len(where) > 0 {
-		cond = " WHERE " + strings.Join(where, " AND ")
-	}
-	limit := q.Limit
-	if limit <= 0 || limit > crm.MaxListLimit {
-		limit = crm.MaxListLimit
-	}
+	w := listsql.Tasks(dialect, q)
 	rows, err := s.r.QueryContext(ctx, `SELECT id, contact_id, title, due_at, assignee, created_at, call_id, done_at
-		FROM tasks`+cond+` ORDER BY due_at, id LIMIT `+strconv.Itoa(limit), args...)
+		FROM tasks`+w.String()+` ORDER BY due_at, id LIMIT `+strconv.Itoa(crm.ListLimit(q.Limit)), w.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("tasks: %w", err)
 	}

@@ -3,10 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -51,39 +49,20 @@ func (s *Store) wrapUpStmts(ctx context.Context) (*wrapUpStatements, error) {
 
 // SaveWrapUp implements crm.WrapUpStore.
 func (s *Store) SaveWrapUp(ctx context.Context, w *crm.WrapUp) error {
-	if w.Done() {
-		return fmt.Errorf("save wrap-up: %w", &crm.FieldError{Field: "done_at", Reason: "a draft is not done: finish it instead"})
-	}
-	if err := w.Validate(); err != nil {
-		return err
-	}
-	prev, prevAt := w.Rev, w.UpdatedAt
-	w.Rev, w.UpdatedAt = prev+1, time.Now().UTC().Truncate(time.Millisecond)
-	data, err := json.Marshal(w)
+	save, err := w.BeginSave(now())
 	if err != nil {
-		w.Rev, w.UpdatedAt = prev, prevAt
-		return fmt.Errorf("save wrap-up: %w", err)
+		return err
 	}
 	st, err := s.wrapUpStmts(ctx)
 	if err != nil {
-		w.Rev, w.UpdatedAt = prev, prevAt
-		return fmt.Errorf("save wrap-up: %w", err)
+		return save.End(false, err)
 	}
-	res, err := st.save.ExecContext(ctx, w.CallID, w.Agent, string(data), ms(w.UpdatedAt), prev)
+	res, err := st.save.ExecContext(ctx, w.CallID, w.Agent, string(save.Data), ms(w.UpdatedAt), save.PrevRev())
 	n := int64(0)
 	if err == nil {
 		n, _ = res.RowsAffected()
 	}
-	if err != nil || n == 0 {
-		w.Rev, w.UpdatedAt = prev, prevAt
-	}
-	if err != nil {
-		return fmt.Errorf("save wrap-up: %w", err)
-	}
-	if n == 0 {
-		return fmt.Errorf("call %s: wrap-up finished or saved meanwhile: %w", w.CallID, crm.ErrConflict)
-	}
-	return nil
+	return save.End(n > 0, err)
 }
 
 // WrapUp implements crm.WrapUpStore.
@@ -101,102 +80,83 @@ func (s *Store) WrapUp(ctx context.Context, callID string) (*crm.WrapUp, error) 
 	if err != nil {
 		return nil, fmt.Errorf("wrap-up: %w", err)
 	}
-	var w crm.WrapUp
-	if err := json.Unmarshal([]byte(data), &w); err != nil {
-		return nil, fmt.Errorf("wrap-up of call %s: %w", callID, err)
-	}
-	w.Rev = rev
-	return &w, nil
+	return crm.DecodeWrapUp(callID, []byte(data), rev)
 }
 
-// FinishWrapUp implements crm.WrapUpStore.
+// FinishWrapUp implements crm.WrapUpStore. The single writer connection
+// serialises finishes: the wrap-up row needs no lock.
 func (s *Store) FinishWrapUp(ctx context.Context, w *crm.WrapUp) error {
-	if !w.Done() {
-		return &crm.FieldError{Field: "done_at", Reason: "is required to finish"}
-	}
-	if err := w.Validate(); err != nil {
-		return err
-	}
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("finish wrap-up: %w", err)
-	}
-	defer tx.Rollback()
+	return crm.FinishWrapUp(ctx, w, now(), func(ctx context.Context) (crm.FinishTx, error) {
+		tx, err := s.w.BeginTx(ctx, nil)
+		return finishTx{tx}, err
+	})
+}
+
+// finishTx is the statements of FinishWrapUp.
+type finishTx struct{ tx *sql.Tx }
+
+func (f finishTx) LockWrapUp(ctx context.Context, callID, _ string, _ time.Time) (crm.StoredWrapUp, error) {
 	var done sql.NullInt64
 	var rev int64
-	err = tx.QueryRowContext(ctx, `SELECT done_at, rev FROM wrapups WHERE call_id=?`, w.CallID).Scan(&done, &rev)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("finish wrap-up: %w", err)
+	err := f.tx.QueryRowContext(ctx, `SELECT done_at, rev FROM wrapups WHERE call_id=?`, callID).Scan(&done, &rev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return crm.StoredWrapUp{}, nil
 	}
-	if done.Valid {
-		return fmt.Errorf("call %s: wrap-up already finished: %w", w.CallID, crm.ErrConflict)
-	}
-	if err == nil && w.Rev != 0 && rev != w.Rev {
-		return fmt.Errorf("call %s: wrap-up saved meanwhile: %w", w.CallID, crm.ErrConflict)
-	}
-	var contact any
-	if w.ContactID > 0 {
-		if err := liveContact(ctx, tx, w.ContactID); err != nil {
-			return err
-		}
-		contact = w.ContactID
-	}
-	tasks := slices.Clone(w.Tasks)
-	for i := range tasks {
-		t := &tasks[i]
-		t.ContactID, t.CallID = w.ContactID, w.CallID
-		res, err := tx.ExecContext(ctx, `INSERT INTO tasks (contact_id, title, due_at, assignee, created_at, call_id)
-			VALUES (?,?,?,?,?,?)`, t.ContactID, t.Title, ms(t.DueAt), t.Assignee, ms(now), t.CallID)
-		if err != nil {
-			return fmt.Errorf("finish wrap-up: task: %w", err)
-		}
-		t.ID, _ = res.LastInsertId()
-		t.CreatedAt = now
-	}
-	fin := *w
-	fin.Tasks, fin.UpdatedAt, fin.Rev = tasks, now, rev+1
-	data, err := json.Marshal(&fin)
-	if err != nil {
-		return fmt.Errorf("finish wrap-up: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO wrapups (call_id, agent, data, updated_at, done_at, rev) VALUES (?,?,?,?,?,?)
-		ON CONFLICT (call_id) DO UPDATE SET agent=excluded.agent, data=excluded.data, updated_at=excluded.updated_at,
-		done_at=excluded.done_at, rev=excluded.rev`, w.CallID, w.Agent, string(data), ms(now), ms(w.DoneAt), rev+1); err != nil {
-		return fmt.Errorf("finish wrap-up: %w", err)
-	}
-	res, err := tx.ExecContext(ctx, `UPDATE activities SET contact_id=CASE WHEN ? > 0 THEN ? ELSE contact_id END,
-		agent=CASE WHEN agent = '' THEN ? ELSE agent END, disposition=?, body=?, wrapup=?
-		WHERE kind='call' AND call_id=? AND call_id <> ''`, w.ContactID, contact, w.Agent, w.Disposition, w.Notes, string(data), w.CallID)
-	if err != nil {
-		return fmt.Errorf("finish wrap-up: activity: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		// The call's record has not arrived (the call is still on, or its
-		// record waits in an outbox): the row starts here.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO activities (contact_id, kind, call_id, agent, disposition, body,
-			at, created_at, wrapup) VALUES (?,'call',?,?,?,?,?,?,?)`, contact, w.CallID, w.Agent, w.Disposition,
-			w.Notes, ms(w.StartedAt), ms(now), string(data)); err != nil {
-			return fmt.Errorf("finish wrap-up: activity: %w", err)
-		}
-	}
-	if w.Status != "" && w.ContactID > 0 {
-		before := crm.StatusesBefore(w.Status)
-		args := []any{string(w.Status), ms(now), w.ContactID}
-		for _, b := range before {
-			args = append(args, string(b))
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET status=?, updated_at=? WHERE id=? AND deleted_at IS NULL
-			AND status IN (?`+strings.Repeat(",?", len(before)-1)+`)`, args...); err != nil {
-			return fmt.Errorf("finish wrap-up: status: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("finish wrap-up: %w", err)
-	}
-	w.Tasks, w.UpdatedAt, w.Rev = tasks, now, rev+1
-	return nil
+	return crm.StoredWrapUp{Found: true, Done: done.Valid, Rev: rev}, err
 }
+
+func (f finishTx) LiveContact(ctx context.Context, id int64) error { return liveContact(ctx, f.tx, id) }
+
+func (f finishTx) AddTask(ctx context.Context, t *crm.Task) error {
+	res, err := f.tx.ExecContext(ctx, `INSERT INTO tasks (contact_id, title, due_at, assignee, created_at, call_id)
+		VALUES (?,?,?,?,?,?)`, t.ContactID, t.Title, ms(t.DueAt), t.Assignee, ms(t.CreatedAt), t.CallID)
+	if err == nil {
+		t.ID, err = res.LastInsertId()
+	}
+	return err
+}
+
+func (f finishTx) PutWrapUp(ctx context.Context, fin *crm.WrapUp, data []byte) error {
+	_, err := f.tx.ExecContext(ctx, `INSERT INTO wrapups (call_id, agent, data, updated_at, done_at, rev) VALUES (?,?,?,?,?,?)
+		ON CONFLICT (call_id) DO UPDATE SET agent=excluded.agent, data=excluded.data, updated_at=excluded.updated_at,
+		done_at=excluded.done_at, rev=excluded.rev`, fin.CallID, fin.Agent, string(data), ms(fin.UpdatedAt),
+		ms(fin.DoneAt), fin.Rev)
+	return err
+}
+
+func (f finishTx) PutCallActivity(ctx context.Context, fin *crm.WrapUp, data []byte) error {
+	var contact any // NULL: a call from nobody in the CRM
+	if fin.ContactID > 0 {
+		contact = fin.ContactID
+	}
+	res, err := f.tx.ExecContext(ctx, `UPDATE activities SET contact_id=coalesce(?, contact_id),
+		agent=CASE WHEN agent = '' THEN ? ELSE agent END, disposition=?, body=?, wrapup=?
+		WHERE kind='call' AND call_id=? AND call_id <> ''`, contact, fin.Agent, fin.Disposition, fin.Notes,
+		string(data), fin.CallID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return nil
+	}
+	_, err = f.tx.ExecContext(ctx, `INSERT INTO activities (contact_id, kind, call_id, agent, disposition, body,
+		at, created_at, wrapup) VALUES (?,'call',?,?,?,?,?,?,?)`, contact, fin.CallID, fin.Agent, fin.Disposition,
+		fin.Notes, ms(fin.StartedAt), ms(fin.UpdatedAt), string(data))
+	return err
+}
+
+func (f finishTx) MoveStatus(ctx context.Context, id int64, to crm.Status, from []crm.Status, at time.Time) error {
+	args := []any{string(to), ms(at), id}
+	for _, s := range from {
+		args = append(args, string(s))
+	}
+	_, err := f.tx.ExecContext(ctx, `UPDATE contacts SET status=?, updated_at=? WHERE id=? AND deleted_at IS NULL
+		AND status IN (?`+strings.Repeat(",?", len(from)-1)+`)`, args...)
+	return err
+}
+
+func (f finishTx) Commit(context.Context) error   { return f.tx.Commit() }
+func (f finishTx) Rollback(context.Context) error { return f.tx.Rollback() }
 
 // ClaimDueTasks implements crm.TaskQueue.
 func (s *Store) ClaimDueTasks(ctx context.Context, now time.Time, limit int) ([]crm.Task, error) {
@@ -207,12 +167,7 @@ func (s *Store) ClaimDueTasks(ctx context.Context, now time.Time, limit int) ([]
 		return nil, fmt.Errorf("due tasks: %w", err)
 	}
 	out, err := collectTasks(rows)
-	slices.SortFunc(out, func(a, b crm.Task) int {
-		if c := a.DueAt.Compare(b.DueAt); c != 0 {
-			return c
-		}
-		return int(a.ID - b.ID)
-	})
+	crm.SortByDue(out) // RETURNING follows no ORDER BY
 	return out, err
 }
 

@@ -1,26 +1,49 @@
-package crmtest
+package crmbench
 
 import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/phone"
 	"github.com/tamas-cc/tamas/crm/script"
 	"github.com/tamas-cc/tamas/crm/seed"
 	"github.com/tamas-cc/tamas/wrapup"
 )
 
-// BenchCallActivity measures the database work one call costs: the pop's
-// lookup, history and follow-ups, then the call's activity and the
-// contact's last interaction at hang-up. It reports the total per call and
-// the activity write alone, p50 and p99.
-func BenchCallActivity(b *testing.B, d *crm.Directory, as crm.ActivityStore, contacts int) {
+// Store is what a call needs of a store: contacts, their activities and
+// follow-ups, and wrap-ups.
+type Store interface {
+	crm.Store
+	crm.ActivityStore
+	crm.WrapUpStore
+}
+
+// directory is the Directory over s that the product would use: numbers
+// read as Iranian, as the seeded ones are.
+func directory(b *testing.B, s Store) *crm.Directory {
+	norm, err := phone.New("IR")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return crm.NewDirectory(s, norm)
+}
+
+// CallActivity measures the database work one call nobody wraps up costs:
+// the pop's lookup, history and follow-ups, then the call's activity and
+// the contact's last interaction at hang-up, on s seeded with contacts. It
+// reports the total per call and the activity write alone, p50 and p99.
+func CallActivity(b *testing.B, s Store, contacts int) {
 	ctx := context.Background()
+	d, as := directory(b, s), crm.ActivityStore(s)
 	EnsureSeeded(b, d, contacts)
-	g := seed.New(BenchSeed)
+	g := seed.New(Seed)
 	r := rand.New(rand.NewPCG(7, 11))
 	details := []byte(`{"id":"x","direction":"inbound","pbx":"pbx1","number":"+989121234567","dnis":"02191000000",` +
 		`"line":"Sales line","digits":"12","queue":"sales","agents":["PJSIP/1001"],"answered_by":"PJSIP/1001",` +
@@ -70,27 +93,30 @@ func BenchCallActivity(b *testing.B, d *crm.Directory, as crm.ActivityStore, con
 	b.ReportMetric(q(writes, 0.99), "write-p99-µs")
 }
 
-// BenchFullCall measures the database work of a whole answered call as the
-// product does it: the pop's lookup, history and follow-ups; the wrap-up
-// opened with its script; 8 answers saved as the agent gives them; the
-// call's activity at hang-up; the disposition and follow-up at the finish.
-// With rate > 0 calls start at that many per second (the store idles
-// between them, as in a call center); otherwise back to back. It reports
-// per call and per database operation, p50 and p99.
-func BenchFullCall(b *testing.B, d *crm.Directory, as crm.ActivityStore, scripts *script.Set, contacts int, rate float64) {
+// FullCall measures the database work of a whole answered call as the
+// product does it, through wrapup.Service with the shipped sales script:
+// the pop's lookup, history and follow-ups; the wrap-up opened with its
+// script; 8 answers saved as the agent gives them; the call's activity at
+// hang-up; the disposition and follow-up at the finish; on s seeded with
+// contacts. With TAMAS_BENCH_RATE set, calls start at that many per second
+// (the store idles between them, as in a call center); otherwise back to
+// back. It reports per call and per database operation, p50 and p99.
+func FullCall(b *testing.B, s Store, contacts int) {
 	ctx := context.Background()
+	d, as := directory(b, s), crm.ActivityStore(s)
 	EnsureSeeded(b, d, contacts)
-	ws, ok := as.(crm.WrapUpStore)
-	if !ok {
-		b.Fatalf("%T keeps no wrap-ups", as)
+	rate, _ := strconv.ParseFloat(os.Getenv("TAMAS_BENCH_RATE"), 64)
+	scripts, err := script.LoadDir(filepath.Join(moduleRoot(b), "configs", "scripts"))
+	if err != nil {
+		b.Fatal(err)
 	}
-	svc, err := wrapup.New(wrapup.Options{Store: ws, Contacts: d.Store(), History: as, Scripts: scripts,
+	svc, err := wrapup.New(wrapup.Options{Store: s, Contacts: s, History: s, Scripts: scripts,
 		Dispositions: wrapup.DefaultDispositions()})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer svc.Close()
-	g := seed.New(BenchSeed)
+	g := seed.New(Seed)
 	r := rand.New(rand.NewPCG(13, 17))
 	run := fmt.Sprintf("%d-%d", time.Now().UnixNano(), r.Uint32())
 	agent := wrapup.Agent{Username: "ali", Name: "Ali", Lang: "en"}
@@ -174,4 +200,23 @@ func BenchFullCall(b *testing.B, d *crm.Directory, as crm.ActivityStore, scripts
 	b.ReportMetric(q(calls, 0.99), "call-p99-µs")
 	b.ReportMetric(q(ops, 0.5), "op-p50-µs")
 	b.ReportMetric(q(ops, 0.99), "op-p99-µs")
+}
+
+// moduleRoot is the directory of go.mod above the benchmark's package,
+// where configs/ is.
+func moduleRoot(b *testing.B) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			b.Fatal("no go.mod above the working directory")
+		}
+		dir = up
+	}
 }

@@ -1,9 +1,11 @@
-package crmtest
+package crmbench
 
 import (
 	"context"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -12,8 +14,17 @@ import (
 	"github.com/tamas-cc/tamas/crm/seed"
 )
 
-// BenchSeed is the generator seed benchmarks seed their stores with.
-const BenchSeed = 42
+// Seed is the generator seed benchmark stores are filled with.
+const Seed = 42
+
+// Contacts is how many contacts a benchmark seeds: TAMAS_BENCH_CONTACTS,
+// or def when it is unset.
+func Contacts(def int) int {
+	if n, err := strconv.Atoi(os.Getenv("TAMAS_BENCH_CONTACTS")); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
 
 // EnsureSeeded fills d with n seeded contacts unless it already holds
 // them, so a 1M-contact benchmark seeds once and then reuses its database.
@@ -31,7 +42,7 @@ func EnsureSeeded(tb testing.TB, d *crm.Directory, n int) {
 		tb.Fatalf("benchmark store holds some contacts but fewer than %d: delete it and rerun", n)
 	}
 	start := time.Now()
-	if _, err := seed.Seed(ctx, d, seed.New(BenchSeed), n, 50_000, nil); err != nil {
+	if _, err := seed.Seed(ctx, d, seed.New(Seed), n, 50_000, nil); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Logf("seeded %d contacts in %s", n, time.Since(start).Round(time.Millisecond))
@@ -46,7 +57,7 @@ type LikeLookup func(ctx context.Context, last8 string) (int, error)
 // seeded contacts in the forms the network sends (E.164, national,
 // Persian digits), 20% numbers nobody has.
 func callers(n, count int) []string {
-	g := seed.New(BenchSeed)
+	g := seed.New(Seed)
 	norm, _ := phone.New("IR")
 	r := rand.New(rand.NewPCG(7, 7))
 	out := make([]string, count)
@@ -68,10 +79,10 @@ func callers(n, count int) []string {
 	return out
 }
 
-// BenchLookup measures Directory.Lookup over a store seeded with n contacts
-// and reports p50 and p99 in microseconds; with like set it measures the
+// Lookup measures Directory.Lookup over a store seeded with n contacts and
+// reports p50 and p99 in microseconds; with like set it measures the
 // LIKE '%…' lookup too and reports how many times slower it is.
-func BenchLookup(b *testing.B, d *crm.Directory, n int, like LikeLookup) {
+func Lookup(b *testing.B, d *crm.Directory, n int, like LikeLookup) {
 	EnsureSeeded(b, d, n)
 	ctx := context.Background()
 	nums := callers(n, 100_000)
