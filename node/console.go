@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -201,7 +200,7 @@ func (p *parts) webOptions(o *web.Options, cfg config.Console, dialer web.Dialer
 		_, err := p.bus.Publish(ctx, ch, data)
 		return err
 	}
-	o.Console = hubAdapter{p.hub}
+	o.Console = p.hub
 	o.Dialer = dialer
 	o.WrapUps = p.wrapups
 	o.Dispositions = p.dispos
@@ -249,12 +248,4 @@ func (p *parts) close(log *slog.Logger) {
 	if p.redis != nil {
 		p.redis.Close()
 	}
-}
-
-// hubAdapter lets web hand authenticated consoles to push without either
-// package knowing the other.
-type hubAdapter struct{ h *push.Hub }
-
-func (a hubAdapter) ServeConsole(w http.ResponseWriter, r *http.Request, c web.ConsoleClient) {
-	a.h.ServeConsole(w, r, push.Client{Username: c.Username, Role: c.Role, Channels: c.Channels, Check: c.Check})
 }

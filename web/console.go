@@ -12,23 +12,16 @@ import (
 	"github.com/tamas-cc/tamas/crm"
 	"github.com/tamas-cc/tamas/screenpop"
 	"github.com/tamas-cc/tamas/web/console"
+	"github.com/tamas-cc/tamas/web/push"
 )
 
 // ConsoleHub serves a console's websocket once web has authenticated it
-// and checked its Origin; package push implements it.
+// and checked its Origin; a [push.Hub] is one.
 type ConsoleHub interface {
-	ServeConsole(w http.ResponseWriter, r *http.Request, c ConsoleClient)
+	ServeConsole(w http.ResponseWriter, r *http.Request, c push.Client)
 }
 
-// ConsoleClient is an authenticated console.
-type ConsoleClient struct {
-	Username string
-	Role     string
-	Channels []string
-	// Check reports whether the session is still valid; the hub re-runs it
-	// and closes the console when it fails.
-	Check func(ctx context.Context) error
-}
+var _ ConsoleHub = (*push.Hub)(nil)
 
 // Dialer places a click-to-call: it rings the agent's phone, presenting
 // the customer's number, and connects them.
@@ -270,7 +263,7 @@ func (s *Server) consoleSocket(w http.ResponseWriter, r *http.Request) {
 		channels = append(channels, screenpop.SupervisorChannel)
 	}
 	token := su.token
-	s.o.Console.ServeConsole(w, r2, ConsoleClient{
+	s.o.Console.ServeConsole(w, r2, push.Client{
 		Username: su.user.Username, Role: string(su.user.Role), Channels: channels,
 		Check: func(ctx context.Context) error {
 			_, _, err := s.o.Accounts.Authenticate(ctx, token)

@@ -27,6 +27,7 @@ import (
 	"github.com/tamas-cc/tamas/screenpop"
 	"github.com/tamas-cc/tamas/web"
 	"github.com/tamas-cc/tamas/web/console"
+	"github.com/tamas-cc/tamas/web/push"
 	"github.com/tamas-cc/tamas/wrapup"
 )
 
@@ -34,10 +35,10 @@ import (
 // it an authenticated console, which is what this records.
 type recordingHub struct {
 	mu      sync.Mutex
-	clients []web.ConsoleClient
+	clients []push.Client
 }
 
-func (h *recordingHub) ServeConsole(w http.ResponseWriter, r *http.Request, c web.ConsoleClient) {
+func (h *recordingHub) ServeConsole(w http.ResponseWriter, r *http.Request, c push.Client) {
 	h.mu.Lock()
 	h.clients = append(h.clients, c)
 	h.mu.Unlock()

@@ -38,6 +38,7 @@ type Options struct {
 	Roster     *screenpop.Roster
 	// Publish sends a console message (agent states) on a channel.
 	Publish func(ctx context.Context, channel string, data []byte) error
+	// Console serves the console websocket; nil answers 503.
 	Console ConsoleHub
 	// Dialer places click-to-call calls; nil answers 503.
 	Dialer Dialer

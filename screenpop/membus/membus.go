@@ -14,6 +14,8 @@ import (
 	"github.com/tamas-cc/tamas/screenpop/internal/subq"
 )
 
+var _ screenpop.Bus = (*Bus)(nil)
+
 // Bus is an in-process [screenpop.Bus].
 type Bus struct {
 	epoch string

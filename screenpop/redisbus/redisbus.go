@@ -43,6 +43,8 @@ type Options struct {
 	Logger    *slog.Logger
 }
 
+var _ screenpop.Bus = (*Bus)(nil)
+
 // Bus is a Redis-backed [screenpop.Bus].
 type Bus struct {
 	c   redis.UniversalClient

@@ -118,7 +118,7 @@ func (ch *channel) sync(mb *member) {
 		if reset {
 			if epoch != "" {
 				ch.hub.m.resets.Inc()
-				mb.c.enqueue(resetFrame(ch.name, pos))
+				mb.c.catchUpFrame(resetFrame(ch.name, pos))
 			}
 			mb.epoch, mb.seq = pos.Epoch, 0
 			if len(msgs) > 0 {
@@ -131,7 +131,7 @@ func (ch *channel) sync(mb *member) {
 		}
 		for _, m := range msgs {
 			if m.Epoch == mb.epoch && m.Seq > mb.seq {
-				mb.c.enqueue(messageFrame(m))
+				mb.c.catchUp(m)
 				mb.seq = m.Seq
 				ch.hub.m.replayed.Inc()
 			}
@@ -149,7 +149,7 @@ func (ch *channel) sync(mb *member) {
 				continue
 			}
 			if m.Epoch == mb.epoch && m.Seq == mb.seq+1 {
-				mb.c.enqueue(messageFrame(m))
+				mb.c.catchUp(m)
 				mb.seq = m.Seq
 				continue
 			}

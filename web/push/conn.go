@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/tamas-cc/tamas/screenpop"
 )
 
 // Close codes a console may see, beside the standard ones. 4xxx codes are
@@ -44,9 +46,11 @@ type conn struct {
 	// Frames wait in queue for a writer goroutine that exists only while
 	// there is something to write, and a timer (no goroutine) sends pings
 	// and re-checks the session: an idle console costs one goroutine, its
-	// reader.
+	// reader. live counts the queued frames that show whether the console
+	// keeps up; catch-up frames do not.
 	qmu       sync.Mutex
-	queue     [][]byte
+	queue     []outFrame
+	live      int
 	writing   bool
 	stopped   bool
 	writers   sync.WaitGroup
@@ -300,22 +304,49 @@ func (c *conn) shutdown(code int, reason string) {
 	})
 }
 
-// pingFrame marks a ping in the queue, so that pings and frames are
-// written by the same goroutine.
-var pingFrame = []byte{}
+// outFrame is one queued frame: data, or a history message the writer
+// encodes, or a ping (so that pings and frames are written by the same
+// goroutine).
+//
+// Catch-up (history sent on connect, on a reset, or to fill a gap, and the
+// live messages held back meanwhile) is not live: it arrives all at once,
+// bounded by the replay limits and the retention, before the console had
+// any chance to fall behind. Counting it against SendQueue cut off every
+// console owed more than SendQueue messages, on each reconnect. Only live
+// frames waiting say a console is slow; a console that stops reading
+// during a catch-up still meets the write timeout, and the live frames
+// piling up behind.
+type outFrame struct {
+	data []byte
+	msg  screenpop.Message
+	ping bool
+	live bool
+}
 
-// enqueue hands a frame to the writer without ever waiting: a console
-// whose queue is full is cut off, so it cannot slow anyone down.
-func (c *conn) enqueue(f []byte) {
+// enqueue hands a live frame to the writer without ever waiting: a
+// console with SendQueue live frames waiting is cut off, so it cannot slow
+// anyone down.
+func (c *conn) enqueue(f []byte) { c.push(outFrame{data: f, live: true}) }
+
+// catchUp queues m from history; see outFrame.
+func (c *conn) catchUp(m screenpop.Message) { c.push(outFrame{msg: m}) }
+
+// catchUpFrame queues a frame that is part of a catch-up, such as a reset.
+func (c *conn) catchUpFrame(f []byte) { c.push(outFrame{data: f}) }
+
+func (c *conn) push(f outFrame) {
 	c.qmu.Lock()
 	if c.stopped {
 		c.qmu.Unlock()
 		return
 	}
-	if len(c.queue) >= c.hub.o.SendQueue {
-		c.qmu.Unlock()
-		c.fail(closeTooSlow, "too slow")
-		return
+	if f.live {
+		if c.live >= c.hub.o.SendQueue {
+			c.qmu.Unlock()
+			c.fail(closeTooSlow, "too slow")
+			return
+		}
+		c.live++
 	}
 	c.queue = append(c.queue, f)
 	start := !c.writing
@@ -337,20 +368,27 @@ func (c *conn) write() {
 		c.qmu.Lock()
 		if len(c.queue) == 0 || c.stopped {
 			c.queue = nil // an idle console keeps no buffer
+			c.live = 0
 			c.writing = false
 			c.qmu.Unlock()
 			return
 		}
 		f := c.queue[0]
-		c.queue[0] = nil
+		c.queue[0] = outFrame{}
 		c.queue = c.queue[1:]
+		if f.live {
+			c.live--
+		}
 		c.qmu.Unlock()
 		var err error
-		if len(f) == 0 {
+		if f.ping {
 			err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(o.WriteTimeout))
 		} else {
+			if f.data == nil {
+				f.data = messageFrame(f.msg)
+			}
 			_ = c.ws.SetWriteDeadline(time.Now().Add(o.WriteTimeout))
-			if err = c.ws.WriteMessage(websocket.TextMessage, f); err == nil {
+			if err = c.ws.WriteMessage(websocket.TextMessage, f.data); err == nil {
 				c.hub.m.frames.Inc()
 			}
 		}
@@ -369,7 +407,7 @@ func (c *conn) tick() {
 		return
 	default:
 	}
-	c.enqueue(pingFrame)
+	c.push(outFrame{ping: true, live: true})
 	if c.client.Check != nil && time.Since(c.lastCheck) >= c.hub.o.CheckInterval {
 		c.lastCheck = time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

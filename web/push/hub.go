@@ -39,8 +39,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Registry receives the hub's metrics; nil means none.
 	Registry prometheus.Registerer
-	// SendQueue is how many frames may wait for a slow console before it
-	// is disconnected (64: a call makes a handful).
+	// SendQueue is how many live frames may wait for a slow console before
+	// it is disconnected (64: a call makes a handful). Catch-up from
+	// history does not count: a console owed the whole replay window gets
+	// it at once.
 	SendQueue int
 	// WriteTimeout bounds one frame's write (10 s).
 	WriteTimeout time.Duration

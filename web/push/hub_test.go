@@ -47,10 +47,15 @@ func newRig(t *testing.T, bus screenpop.Bus, o push.Options) *rig {
 	o.Bus = bus
 	r.hub = push.New(o)
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		user := req.URL.Query().Get("user")
+		user, role := req.URL.Query().Get("user"), req.URL.Query().Get("role")
+		channels := []string{screenpop.UserChannel(user)}
+		if role == "supervisor" {
+			channels = append(channels, screenpop.SupervisorChannel)
+		} else {
+			role = "agent"
+		}
 		r.hub.ServeConsole(w, req, push.Client{
-			Username: user, Role: "agent",
-			Channels: []string{screenpop.UserChannel(user)},
+			Username: user, Role: role, Channels: channels,
 			Check: func(context.Context) error {
 				r.mu.Lock()
 				defer r.mu.Unlock()
@@ -73,7 +78,14 @@ type console struct {
 
 func (r *rig) dial(user string, hello any) *console {
 	r.t.Helper()
-	url := "ws" + strings.TrimPrefix(r.srv.URL, "http") + "/?user=" + user
+	return r.dialAs(user, "agent", hello)
+}
+
+// dialAs connects user in role; a supervisor also gets the supervisors'
+// channel.
+func (r *rig) dialAs(user, role string, hello any) *console {
+	r.t.Helper()
+	url := "ws" + strings.TrimPrefix(r.srv.URL, "http") + "/?user=" + user + "&role=" + role
 	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
 	if err != nil {
 		r.t.Fatalf("dial: %v", err)
