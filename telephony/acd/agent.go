@@ -48,6 +48,9 @@ type Agent struct {
 	// they are on.
 	Call    string
 	Attempt int
+	// Rev is the store's revision of the change that returned the agent;
+	// zero when only read.
+	Rev uint64
 }
 
 // IdleSince is when the agent last had nothing to do for the queues: the

@@ -62,6 +62,13 @@ func agentCopy(a *acd.Agent, now time.Time) acd.Agent {
 	return c
 }
 
+// changed counts a change to a and returns a as it now reads.
+func (s *Store) changed(a *acd.Agent, now time.Time) acd.Agent {
+	c := agentCopy(a, now)
+	c.Rev = s.next()
+	return c
+}
+
 func (s *Store) agent(u string) (*acd.Agent, error) {
 	a := s.agents[u]
 	if a == nil {
@@ -90,8 +97,7 @@ func (s *Store) Login(ctx context.Context, l acd.AgentLogin) (acd.Agent, error) 
 		s.agents[l.Username] = a
 	}
 	a.Endpoint, a.Reachable, a.Skills = l.Endpoint, l.Reachable, maps.Clone(l.Skills)
-	s.next()
-	return agentCopy(a, now), nil
+	return s.changed(a, now), nil
 }
 
 // Logout implements acd.Store.
@@ -109,9 +115,7 @@ func (s *Store) Logout(ctx context.Context, username string) (acd.Agent, error) 
 		return acd.Agent{}, fmt.Errorf("acd: logout %s: %w", username, err)
 	}
 	delete(s.agents, username)
-	s.next()
-	now := s.clock()
-	return acd.Agent{Username: username, State: acd.LoggedOut, Since: now}, nil
+	return acd.Agent{Username: username, State: acd.LoggedOut, Since: s.clock(), Rev: s.next()}, nil
 }
 
 // SetState implements acd.Store.
@@ -139,8 +143,7 @@ func (s *Store) SetState(ctx context.Context, username string, to acd.AgentState
 	if to == acd.Available {
 		a.Misses = 0
 	}
-	s.next()
-	return agentCopy(a, now), nil
+	return s.changed(a, now), nil
 }
 
 // SetReachable implements acd.Store.
@@ -155,8 +158,7 @@ func (s *Store) SetReachable(ctx context.Context, username string, reachable boo
 		return acd.Agent{}, err
 	}
 	a.Reachable = reachable
-	s.next()
-	return agentCopy(a, s.clock()), nil
+	return s.changed(a, s.clock()), nil
 }
 
 // Agent implements acd.Store.
@@ -400,6 +402,7 @@ func (s *Store) Claim(ctx context.Context, cl acd.Claim) (acd.Offer, error) {
 	o.Position = s.callerCopy(c, now).Position
 	for _, a := range got {
 		o.Agents = append(o.Agents, agentCopy(a, now))
+		o.Agents[len(o.Agents)-1].Rev = o.Rev
 	}
 	return o, nil
 }
@@ -438,8 +441,8 @@ func (s *Store) Answer(ctx context.Context, ref acd.OfferRef, agent string) (acd
 	a.Calls++
 	an := acd.Answered{Released: s.release(c, agent, now), Caller: s.callerCopy(c, now)}
 	s.forget(c)
-	an.Agent = agentCopy(a, now)
-	an.Rev = s.next()
+	an.Agent = s.changed(a, now)
+	an.Rev = an.Agent.Rev
 	return an, nil
 }
 
@@ -479,8 +482,8 @@ func (s *Store) Decline(ctx context.Context, ref acd.OfferRef, agent string, why
 		}
 		d.Caller = s.callerCopy(c, now)
 	}
-	d.Agent = agentCopy(a, now)
-	d.Rev = s.next()
+	d.Agent = s.changed(a, now)
+	d.Rev = d.Agent.Rev
 	return d, nil
 }
 
@@ -500,6 +503,5 @@ func (s *Store) Finish(ctx context.Context, ref acd.OfferRef, agent string, wrap
 	if wrapUp = wrapUp.Truncate(time.Millisecond); wrapUp > 0 {
 		a.State, a.Until = acd.WrapUp, now.Add(wrapUp)
 	}
-	s.next()
-	return agentCopy(a, now), nil
+	return s.changed(a, now), nil
 }

@@ -11,3 +11,8 @@ import (
 func TestConformance(t *testing.T) {
 	acdtest.Run(t, func(t *testing.T) acd.Store { return memacd.New(memacd.Options{}) })
 }
+
+func TestRace(t *testing.T) {
+	st := memacd.New(memacd.Options{})
+	acdtest.Race(t, st, st, acdtest.RaceOptions{Seed: 1})
+}

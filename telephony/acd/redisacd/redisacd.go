@@ -76,6 +76,13 @@ type reply struct {
 
 // run runs a script and maps its error codes; what names the operation
 // in errors.
+// changed decodes the agent a change returned.
+func changed(r reply, i int) (acd.Agent, error) {
+	a, err := decodeAgent(r.rest[i], r.now)
+	a.Rev = r.rev
+	return a, err
+}
+
 func (s *Store) run(ctx context.Context, sc *redis.Script, what string, args ...any) (reply, error) {
 	res, err := sc.Run(ctx, s.c, nil, append([]any{s.p}, args...)...).Slice()
 	if err != nil {
@@ -266,7 +273,7 @@ func (s *Store) Login(ctx context.Context, l acd.AgentLogin) (acd.Agent, error) 
 	if err != nil {
 		return acd.Agent{}, err
 	}
-	return decodeAgent(r.rest[0], r.now)
+	return changed(r, 0)
 }
 
 // Logout implements acd.Store.
@@ -275,7 +282,7 @@ func (s *Store) Logout(ctx context.Context, username string) (acd.Agent, error) 
 	if err != nil {
 		return acd.Agent{}, err
 	}
-	return acd.Agent{Username: username, State: acd.LoggedOut, Since: r.now}, nil
+	return acd.Agent{Username: username, State: acd.LoggedOut, Since: r.now, Rev: r.rev}, nil
 }
 
 // SetState implements acd.Store.
@@ -291,7 +298,7 @@ func (s *Store) SetState(ctx context.Context, username string, to acd.AgentState
 	if err != nil {
 		return acd.Agent{}, err
 	}
-	return decodeAgent(r.rest[0], r.now)
+	return changed(r, 0)
 }
 
 // SetReachable implements acd.Store.
@@ -300,7 +307,7 @@ func (s *Store) SetReachable(ctx context.Context, username string, reachable boo
 	if err != nil {
 		return acd.Agent{}, err
 	}
-	return decodeAgent(r.rest[0], r.now)
+	return changed(r, 0)
 }
 
 // Agent implements acd.Store.
@@ -428,6 +435,7 @@ func (s *Store) Claim(ctx context.Context, cl acd.Claim) (acd.Offer, error) {
 		if err != nil {
 			return acd.Offer{}, err
 		}
+		a.Rev = r.rev
 		o.Agents = append(o.Agents, a)
 	}
 	return o, nil
@@ -451,7 +459,7 @@ func (s *Store) Answer(ctx context.Context, ref acd.OfferRef, agent string) (acd
 	if err != nil {
 		return acd.Answered{}, err
 	}
-	a, err := decodeAgent(r.rest[1], r.now)
+	a, err := changed(r, 1)
 	if err != nil {
 		return acd.Answered{}, err
 	}
@@ -468,7 +476,7 @@ func (s *Store) Decline(ctx context.Context, ref acd.OfferRef, agent string, why
 	if err != nil {
 		return acd.Declined{}, err
 	}
-	a, err := decodeAgent(r.rest[0], r.now)
+	a, err := changed(r, 0)
 	if err != nil {
 		return acd.Declined{}, err
 	}
@@ -487,5 +495,5 @@ func (s *Store) Finish(ctx context.Context, ref acd.OfferRef, agent string, wrap
 	if err != nil {
 		return acd.Agent{}, err
 	}
-	return decodeAgent(r.rest[0], r.now)
+	return changed(r, 0)
 }

@@ -52,3 +52,9 @@ func newStore(t testing.TB, p string) *redisacd.Store {
 func TestConformance(t *testing.T) {
 	acdtest.Run(t, func(t *testing.T) acd.Store { return newStore(t, prefix(t)) })
 }
+
+// TestRace runs two nodes on one Redis, each with its own client.
+func TestRace(t *testing.T) {
+	p := prefix(t)
+	acdtest.Race(t, newStore(t, p), newStore(t, p), acdtest.RaceOptions{Seed: 1})
+}
