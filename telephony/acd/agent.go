@@ -104,6 +104,12 @@ func (l *AgentLogin) Check() error {
 	if l.Endpoint == "" {
 		return fmt.Errorf("acd: login %s: no endpoint", l.Username)
 	}
+	if err := CheckText(l.Endpoint); err != nil {
+		return fmt.Errorf("acd: login %s: endpoint: %w", l.Username, err)
+	}
+	if err := CheckText(l.Reason); err != nil {
+		return fmt.Errorf("acd: login %s: reason: %w", l.Username, err)
+	}
 	for s, lvl := range l.Skills {
 		if err := CheckName(s); err != nil {
 			return fmt.Errorf("acd: login %s: skill: %w", l.Username, err)
@@ -118,6 +124,21 @@ func (l *AgentLogin) Check() error {
 	case Available, Break:
 	default:
 		return fmt.Errorf("acd: login %s: %w: cannot log in %s", l.Username, ErrTransition, l.State)
+	}
+	return nil
+}
+
+// CheckText checks free text an agent holds (an endpoint, a break
+// reason): at most 200 bytes and no control characters, one of which the
+// Redis store separates fields with.
+func CheckText(s string) error {
+	if len(s) > 200 {
+		return fmt.Errorf("%.20q… is longer than 200 bytes", s)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("%q holds a control character", s)
+		}
 	}
 	return nil
 }

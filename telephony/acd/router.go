@@ -36,7 +36,7 @@ type Router struct {
 	store  Store
 	o      Options
 	log    *slog.Logger
-	queues map[string]*Queue
+	queues map[string]*route
 	lines  map[string]string
 	order  []string
 
@@ -70,11 +70,11 @@ func NewRouter(store Store, cfg Config, o Options) (*Router, error) {
 		_, _ = crand.Read(b[:])
 		seed = binary.LittleEndian.Uint64(b[:])
 	}
-	r := &Router{store: store, o: o, log: o.Logger, queues: map[string]*Queue{}, lines: map[string]string{},
+	r := &Router{store: store, o: o, log: o.Logger, queues: map[string]*route{}, lines: map[string]string{},
 		rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 	for i := range cfg.Queues {
 		q := cfg.Queues[i]
-		r.queues[q.Name] = &q
+		r.queues[q.Name] = newRoute(&q)
 		r.order = append(r.order, q.Name)
 		for _, l := range q.Lines {
 			r.lines[l] = q.Name
@@ -92,7 +92,7 @@ func (r *Router) Queue(name string) (Queue, bool) {
 	if !ok {
 		return Queue{}, false
 	}
-	return *q, true
+	return *q.Queue, true
 }
 
 // QueueForLine returns the queue serving a line or DID.
@@ -113,7 +113,7 @@ func (r *Router) QueuesOf(a Agent) []string {
 	return out
 }
 
-func (r *Router) queue(name string) (*Queue, error) {
+func (r *Router) queue(name string) (*route, error) {
 	q, ok := r.queues[name]
 	if !ok {
 		return nil, fmt.Errorf("acd: no queue %q: %w", name, ErrNotFound)
@@ -146,7 +146,7 @@ func (r *Router) Next(ctx context.Context, queue string) (o Offer, ok bool, err 
 			return Offer{}, false, err
 		}
 		r.rndMu.Lock()
-		groups := Candidates(q, &s, r.rnd)
+		groups := q.candidates(&s, r.rnd)
 		r.rndMu.Unlock()
 		if len(groups) == 0 {
 			return Offer{}, false, nil

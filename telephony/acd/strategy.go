@@ -7,11 +7,43 @@ import (
 	"strings"
 )
 
-// Candidates ranks who may take snapshot s's head caller under queue q's
-// strategy: each group is one claim, tried in order. Ring-all makes one
-// group of every eligible agent, the others one group per agent. rnd is
-// used by Random only. Nil when nobody waits or nobody is eligible.
-func Candidates(q *Queue, s *Snapshot, rnd *rand.Rand) [][]string {
+// route is a queue as the router uses it: members in a set, since every
+// route checks every free agent against them.
+type route struct {
+	*Queue
+	members map[string]bool
+}
+
+func newRoute(q *Queue) *route {
+	r := &route{Queue: q}
+	if len(q.Members) > 0 {
+		r.members = map[string]bool{}
+		for _, m := range q.Members {
+			r.members[m] = true
+		}
+	}
+	return r
+}
+
+// serves is Queue.Serves.
+func (q *route) serves(a *Agent, min int) bool {
+	if q.members != nil && !q.members[a.Username] {
+		return false
+	}
+	if q.Skill.Name != "" {
+		if lvl, ok := a.Skills[q.Skill.Name]; !ok || lvl < min {
+			return false
+		}
+	}
+	return true
+}
+
+// candidates ranks who may take snapshot s's head caller under the
+// queue's strategy: each group is one claim, tried in order. Ring-all
+// makes one group of every eligible agent, the others one group per
+// agent. rnd is used by Random only. Nil when nobody waits or nobody is
+// eligible.
+func (q *route) candidates(s *Snapshot, rnd *rand.Rand) [][]string {
 	if s.Head == nil {
 		return nil
 	}
@@ -23,7 +55,7 @@ func Candidates(q *Queue, s *Snapshot, rnd *rand.Rand) [][]string {
 	var el []*Agent
 	for i := range s.Agents {
 		a := &s.Agents[i]
-		if a.Offerable(s.Now) && q.Serves(a, min) {
+		if a.Offerable(s.Now) && q.serves(a, min) {
 			el = append(el, a)
 		}
 	}

@@ -162,6 +162,12 @@ func (s suite) login(t *testing.T) {
 	if _, err := st.Login(bg, acd.AgentLogin{Username: "carl", Endpoint: "x", Skills: map[string]int{"sales": 0}}); err == nil {
 		t.Fatal("skill level 0 was accepted")
 	}
+	if _, err := st.Login(bg, acd.AgentLogin{Username: "carl", Endpoint: "PJSIP/1\x1f"}); err == nil {
+		t.Fatal("an endpoint with a control character was accepted")
+	}
+	if _, err := st.SetState(bg, "ada", acd.Break, "two\nlines"); err == nil {
+		t.Fatal("a break reason with a newline was accepted")
+	}
 	if _, err := st.Login(bg, acd.AgentLogin{Username: "carl", Endpoint: "x", State: acd.OnCall}); !errors.Is(err, acd.ErrTransition) {
 		t.Fatalf("logging in on a call: %v", err)
 	}

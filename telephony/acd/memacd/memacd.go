@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -24,9 +23,11 @@ type Options struct {
 type Store struct {
 	now func() time.Time
 
-	mu      sync.Mutex
-	rev     uint64
-	agents  map[string]*acd.Agent
+	mu     sync.Mutex
+	rev    uint64
+	agents map[string]*acd.Agent
+	// names are the agents' usernames in order, so reads need not sort.
+	names   []string
 	callers map[string]*acd.Caller
 	queues  map[string]*queue
 }
@@ -95,6 +96,8 @@ func (s *Store) Login(ctx context.Context, l acd.AgentLogin) (acd.Agent, error) 
 			a.Reason = l.Reason
 		}
 		s.agents[l.Username] = a
+		i, _ := slices.BinarySearch(s.names, l.Username)
+		s.names = slices.Insert(s.names, i, l.Username)
 	}
 	a.Endpoint, a.Reachable, a.Skills = l.Endpoint, l.Reachable, maps.Clone(l.Skills)
 	return s.changed(a, now), nil
@@ -115,11 +118,17 @@ func (s *Store) Logout(ctx context.Context, username string) (acd.Agent, error) 
 		return acd.Agent{}, fmt.Errorf("acd: logout %s: %w", username, err)
 	}
 	delete(s.agents, username)
+	if i, ok := slices.BinarySearch(s.names, username); ok {
+		s.names = slices.Delete(s.names, i, i+1)
+	}
 	return acd.Agent{Username: username, State: acd.LoggedOut, Since: s.clock(), Rev: s.next()}, nil
 }
 
 // SetState implements acd.Store.
 func (s *Store) SetState(ctx context.Context, username string, to acd.AgentState, reason string) (acd.Agent, error) {
+	if err := acd.CheckText(reason); err != nil {
+		return acd.Agent{}, fmt.Errorf("acd: agent %s: reason: %w", username, err)
+	}
 	if err := ctx.Err(); err != nil {
 		return acd.Agent{}, err
 	}
@@ -184,10 +193,9 @@ func (s *Store) Agents(ctx context.Context) ([]acd.Agent, error) {
 	defer s.mu.Unlock()
 	now := s.clock()
 	out := make([]acd.Agent, 0, len(s.agents))
-	for _, a := range s.agents {
-		out = append(out, agentCopy(a, now))
+	for _, u := range s.names {
+		out = append(out, agentCopy(s.agents[u], now))
 	}
-	slices.SortFunc(out, func(a, b acd.Agent) int { return strings.Compare(a.Username, b.Username) })
 	return out, nil
 }
 
@@ -353,12 +361,15 @@ func (s *Store) Snapshot(ctx context.Context, queue string) (acd.Snapshot, error
 		snap.Waiting = len(q.wait)
 		snap.LastOffered = q.last
 	}
-	for _, a := range s.agents {
-		if a.Offerable(now) {
-			snap.Agents = append(snap.Agents, agentCopy(a, now))
+	for _, u := range s.names {
+		if a := s.agents[u]; a.Offerable(now) {
+			// Skills maps are never changed in place (a login replaces
+			// them), so the snapshot shares them.
+			c := *a
+			c.Settle(now)
+			snap.Agents = append(snap.Agents, c)
 		}
 	}
-	slices.SortFunc(snap.Agents, func(a, b acd.Agent) int { return strings.Compare(a.Username, b.Username) })
 	return snap, nil
 }
 

@@ -16,3 +16,7 @@ func TestRace(t *testing.T) {
 	st := memacd.New(memacd.Options{})
 	acdtest.Race(t, st, st, acdtest.RaceOptions{Seed: 1})
 }
+
+func BenchmarkRoute(b *testing.B) {
+	acdtest.Bench{}.Run(b, func(*testing.B) acd.Store { return memacd.New(memacd.Options{}) })
+}

@@ -181,18 +181,35 @@ const (
 	cFields
 )
 
+// decodeAgent reads an agent's line: its AF fields joined by the unit
+// separator.
 func decodeAgent(v any, now time.Time) (acd.Agent, error) {
-	f, _ := v.([]any)
-	if len(f) != aFields || str(f, aUser) == "" {
-		return acd.Agent{}, fmt.Errorf("redis acd: malformed agent %v", v)
+	l, _ := v.(string)
+	var f [aFields]string
+	rest := l
+	for i := range f {
+		var ok bool
+		if f[i], rest, ok = strings.Cut(rest, "\x1f"); !ok && i != aFields-1 {
+			return acd.Agent{}, fmt.Errorf("redis acd: malformed agent %q", l)
+		}
 	}
+	if f[aUser] == "" {
+		return acd.Agent{}, fmt.Errorf("redis acd: malformed agent %q", l)
+	}
+	t := func(s string) time.Time {
+		if n, _ := strconv.ParseInt(s, 10, 64); n > 0 {
+			return time.UnixMilli(n)
+		}
+		return time.Time{}
+	}
+	i := func(s string) int { n, _ := strconv.Atoi(s); return n }
 	a := acd.Agent{
-		Username: str(f, aUser), State: acd.AgentState(str(f, aState)), Reason: str(f, aReason),
-		Since: ms(f, aSince), Until: ms(f, aUntil), LoggedIn: ms(f, aLogin),
-		Calls: int(num(f, aCalls)), Misses: int(num(f, aMiss)), LastCallEnd: ms(f, aLast),
-		Endpoint: str(f, aEndpoint), Reachable: str(f, aReach) == "1",
-		Call: str(f, aCall), Attempt: int(num(f, aAttempt)),
-		Skills: decodeSkills(str(f, aSkills)),
+		Username: f[aUser], State: acd.AgentState(f[aState]), Reason: f[aReason],
+		Since: t(f[aSince]), Until: t(f[aUntil]), LoggedIn: t(f[aLogin]),
+		Calls: i(f[aCalls]), Misses: i(f[aMiss]), LastCallEnd: t(f[aLast]),
+		Endpoint: f[aEndpoint], Reachable: f[aReach] == "1",
+		Call: f[aCall], Attempt: i(f[aAttempt]),
+		Skills: decodeSkills(f[aSkills]),
 	}
 	a.Settle(now)
 	return a, nil
@@ -287,6 +304,9 @@ func (s *Store) Logout(ctx context.Context, username string) (acd.Agent, error) 
 
 // SetState implements acd.Store.
 func (s *Store) SetState(ctx context.Context, username string, to acd.AgentState, reason string) (acd.Agent, error) {
+	if err := acd.CheckText(reason); err != nil {
+		return acd.Agent{}, fmt.Errorf("acd: agent %s: reason: %w", username, err)
+	}
 	from, ok := s.setFrom[to]
 	if !ok {
 		return acd.Agent{}, fmt.Errorf("acd: agent %s: %w", username, acd.CheckSet(acd.Available, to))
@@ -410,6 +430,8 @@ func (s *Store) Snapshot(ctx context.Context, queue string) (acd.Snapshot, error
 	if snap.Agents, err = s.agents(list(r.rest, 3), r.now); err != nil {
 		return acd.Snapshot{}, err
 	}
+	// "free" holds wrap-ups still running too.
+	snap.Agents = slices.DeleteFunc(snap.Agents, func(a acd.Agent) bool { return !a.Offerable(r.now) })
 	return snap, nil
 }
 

@@ -58,3 +58,7 @@ func TestRace(t *testing.T) {
 	p := prefix(t)
 	acdtest.Race(t, newStore(t, p), newStore(t, p), acdtest.RaceOptions{Seed: 1})
 }
+
+func BenchmarkRoute(b *testing.B) {
+	acdtest.Bench{}.Run(b, func(b *testing.B) acd.Store { return newStore(b, prefix(b)) })
+}

@@ -12,6 +12,9 @@ import "github.com/redis/go-redis/v9"
 //	P rev              counter: the store's revision
 //	P agents           set: logged-in usernames
 //	P a:<user>         hash: one agent (fields AF)
+//	P free             hash: username → line of every agent available or
+//	                   in a wrap-up that ends by itself, on a reachable
+//	                   endpoint; what a snapshot reads in one command
 //	P c:<id>           hash: one caller (fields CF)
 //	P q:<queue>:all    zset: the queue's callers, waiting and offered
 //	P q:<queue>:wait   zset: its waiting callers
@@ -21,6 +24,11 @@ import "github.com/redis/go-redis/v9"
 // ahead) and name them "<seq, 20 digits>:<id>": equal scores sort by
 // arrival. A re-queued caller goes back with the score and name it has in
 // "all", so it is at its original place.
+//
+// An agent travels as one line, its AF fields joined by the unit separator
+// (acd.CheckText keeps it out of free text): a reply of 200 agents is 200
+// strings rather than 2,800. Every script that changes an agent calls
+// index, which rewrites or drops the agent's line in "free".
 const lib = `
 local P = ARGV[1]
 local AF = {'u','st','rs','since','until','login','calls','miss','last','ep','reach','call','att','sk'}
@@ -37,7 +45,21 @@ local function ak(u) return P .. 'a:' .. u end
 local function ck(id) return P .. 'c:' .. id end
 local function qk(q, part) return P .. 'q:' .. q .. ':' .. part end
 local function idOf(m) return string.sub(m, 22) end
-local function agent(u) return redis.call('HMGET', ak(u), unpack(AF)) end
+local function line(u)
+  local f = redis.call('HMGET', ak(u), unpack(AF))
+  if not f[1] then return false, f end
+  for i = 1, #AF do if not f[i] then f[i] = '' end end
+  return table.concat(f, '\31'), f
+end
+local function index(u)
+  local l, f = line(u)
+  if l and f[11] == '1' and (f[2] == 'available' or (f[2] == 'wrapup' and (tonumber(f[5]) or 0) > 0)) then
+    redis.call('HSET', P .. 'free', u, l)
+  else
+    redis.call('HDEL', P .. 'free', u)
+  end
+  return l
+end
 -- offerable takes st, reach, until: available, or a wrap-up that has run
 -- out, on a reachable endpoint.
 local function offerable(st, reach, untl, t)
@@ -73,6 +95,7 @@ local function release(id, att, ring, keep, t)
       local g = redis.call('HMGET', ak(u), 'st', 'call', 'att')
       if g[1] == 'ringing' and g[2] == id and g[3] == att then
         redis.call('HSET', ak(u), 'st', 'available', 'since', n(t), 'call', '', 'att', '0')
+        index(u)
         out[#out + 1] = u
       end
     end
@@ -96,7 +119,7 @@ if redis.call('EXISTS', a) == 0 then
   redis.call('SADD', P .. 'agents', ARGV[2])
 end
 redis.call('HSET', a, 'ep', ARGV[3], 'reach', ARGV[4], 'sk', ARGV[7])
-return {'ok', bump(), n(t), agent(ARGV[2])}
+return {'ok', bump(), n(t), index(ARGV[2])}
 `)
 
 // logoutScript: ARGV user, then the states a logout is allowed from.
@@ -107,6 +130,7 @@ if not st then return {'not_found'} end
 if not contains(ARGV, 3, st) then return {'transition', st} end
 redis.call('DEL', a)
 redis.call('SREM', P .. 'agents', ARGV[2])
+redis.call('HDEL', P .. 'free', ARGV[2])
 return {'ok', bump(), n(now())}
 `)
 
@@ -127,7 +151,7 @@ if st ~= ARGV[3] or f[2] ~= ARGV[4] then
   redis.call('HSET', a, 'st', ARGV[3], 'rs', ARGV[4], 'since', n(t), 'until', '0')
 end
 if ARGV[3] == 'available' then redis.call('HSET', a, 'miss', '0') end
-return {'ok', bump(), n(t), agent(ARGV[2])}
+return {'ok', bump(), n(t), index(ARGV[2])}
 `)
 
 // reachScript: ARGV user, '1' or '0'.
@@ -135,7 +159,7 @@ var reachScript = redis.NewScript(lib + `
 local a = ak(ARGV[2])
 if redis.call('EXISTS', a) == 0 then return {'not_found'} end
 redis.call('HSET', a, 'reach', ARGV[3])
-return {'ok', bump(), n(now()), agent(ARGV[2])}
+return {'ok', bump(), n(now()), index(ARGV[2])}
 `)
 
 // agentScript: ARGV user, or none for every agent.
@@ -143,10 +167,10 @@ var agentScript = redis.NewScript(lib + `
 local t = n(now())
 if ARGV[2] then
   if redis.call('EXISTS', ak(ARGV[2])) == 0 then return {'not_found'} end
-  return {'ok', '0', t, agent(ARGV[2])}
+  return {'ok', '0', t, (line(ARGV[2]))}
 end
 local out = {}
-for _, u in ipairs(redis.call('SMEMBERS', P .. 'agents')) do out[#out + 1] = agent(u) end
+for _, u in ipairs(redis.call('SMEMBERS', P .. 'agents')) do out[#out + 1] = (line(u)) end
 return {'ok', '0', t, out}
 `)
 
@@ -199,7 +223,7 @@ return {'ok', '0', n(t), out}
 `)
 
 // snapshotScript: ARGV queue. It answers the head waiting caller, the
-// number waiting, the agent last offered, and the offerable agents.
+// number waiting, the agent last offered, and the lines in "free".
 var snapshotScript = redis.NewScript(lib + `
 local t = now()
 local head = redis.call('ZRANGE', qk(ARGV[2], 'wait'), 0, 0)
@@ -207,12 +231,7 @@ local h = {}
 if head[1] then h = caller(ck(idOf(head[1]))) end
 local nw = redis.call('ZCARD', qk(ARGV[2], 'wait'))
 local last = redis.call('GET', qk(ARGV[2], 'last')) or ''
-local agents = {}
-for _, u in ipairs(redis.call('SMEMBERS', P .. 'agents')) do
-  local f = agent(u)
-  if offerable(f[2], f[11], f[5], t) then agents[#agents + 1] = f end
-end
-return {'ok', '0', n(t), h, n(nw), last, agents}
+return {'ok', '0', n(t), h, n(nw), last, redis.call('HVALS', P .. 'free')}
 `)
 
 // claimScript: ARGV queue, caller, node, then the agents. The caller must
@@ -227,23 +246,25 @@ if f[2] ~= 'waiting' then return {'not_head'} end
 local head = redis.call('ZRANGE', qk(q, 'wait'), 0, 0)
 if head[1] ~= f[3] then return {'not_head'} end
 local att = n(tonumber(f[4]) + 1)
-local got = {}
+-- A ring-all claim may ring hundreds: each agent is read once, written
+-- once, and its line built from what was read rather than read again.
+local got, lines = {}, {}
 for i = 5, #ARGV do
   local u = ARGV[i]
-  local g = redis.call('HMGET', ak(u), 'st', 'reach', 'until')
-  if offerable(g[1], g[2], g[3], t) then
+  local _, g = line(u)
+  if offerable(g[2], g[11], g[5], t) then
     redis.call('HSET', ak(u), 'st', 'ringing', 'rs', '', 'since', n(t), 'until', '0', 'call', id, 'att', att)
+    redis.call('HDEL', P .. 'free', u)
+    g[2], g[3], g[4], g[5], g[12], g[13] = 'ringing', '', n(t), '0', id, att
     got[#got + 1] = u
+    lines[#lines + 1] = table.concat(g, '\31')
   end
 end
 if #got == 0 then return {'busy'} end
 redis.call('HSET', c, 'st', 'offered', 'att', att, 'ring', table.concat(got, ','), 'offered', n(t), 'by', ARGV[4])
 redis.call('ZREM', qk(q, 'wait'), f[3])
 redis.call('SET', qk(q, 'last'), got[1])
-local r = bump()
-local agents = {}
-for i, u in ipairs(got) do agents[i] = agent(u) end
-return {'ok', r, n(t), caller(c), agents}
+return {'ok', bump(), n(t), caller(c), lines}
 `)
 
 // answerScript: ARGV caller, attempt, agent.
@@ -260,7 +281,7 @@ redis.call('HINCRBY', ak(u), 'calls', 1)
 local rel = release(id, att, f[4], u, t)
 local cd = caller(c)
 forget(c, f[1], f[5])
-return {'ok', bump(), n(t), cd, agent(u), rel}
+return {'ok', bump(), n(t), cd, index(u), rel}
 `)
 
 // declineScript: ARGV caller, attempt, agent, outcome, max misses, break
@@ -295,7 +316,7 @@ if f[2] == 'offered' and f[3] == att then
   end
   cd = caller(c)
 end
-return {'ok', bump(), n(t), agent(u), requeued, cd}
+return {'ok', bump(), n(t), index(u), requeued, cd}
 `)
 
 // finishScript: ARGV caller, attempt, agent, wrap-up ms.
@@ -311,5 +332,5 @@ else
   redis.call('HSET', ak(u), 'st', 'available', 'until', '0')
 end
 redis.call('HSET', ak(u), 'since', n(t), 'last', n(t), 'call', '', 'att', '0')
-return {'ok', bump(), n(t), agent(u)}
+return {'ok', bump(), n(t), index(u)}
 `)
