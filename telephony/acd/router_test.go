@@ -43,6 +43,8 @@ type sim struct {
 	r   *acd.Router
 	q   acd.Queue
 	n   int
+	// last is the caller enqueued last.
+	last acd.Caller
 }
 
 func newSim(t *testing.T, q acd.Queue, store acd.Store) *sim {
@@ -76,6 +78,7 @@ func (s *sim) enqueue(f acd.Facts) acd.Caller {
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	s.last = c
 	return c
 }
 
@@ -175,6 +178,64 @@ func TestRingAllRingsEveryFreeMember(t *testing.T) {
 	if len(o2.Agents) != 2 || o2.Caller != "call2" {
 		t.Fatalf("second offer %+v", o2)
 	}
+}
+
+// Over 10,000 routes with members away at random, ring-all rings exactly
+// the free members, and the one who answers takes the call from the rest.
+func TestRingAllStatistical(t *testing.T) {
+	us := users(8)
+	s := newSim(t, acd.Queue{Name: "q", Strategy: acd.RingAll, Members: us[:6]}, nil)
+	for _, u := range us {
+		s.login(u, nil)
+	}
+	rnd := newRand(6)
+	answeredBy := map[string]int{}
+	for i := range 10000 {
+		var away []string
+		for _, u := range us {
+			if rnd.Float64() < 0.3 {
+				away = append(away, u)
+				s.setState(u, acd.Break)
+			}
+		}
+		var want []string
+		for _, u := range us[:6] {
+			if !slices.Contains(away, u) {
+				want = append(want, u)
+			}
+		}
+		s.enqueue(acd.Facts{})
+		o, ok, err := s.r.Next(bg, "q")
+		if err != nil || ok != (len(want) > 0) {
+			t.Fatalf("route %d: ok %v, err %v, %d free", i, ok, err, len(want))
+		}
+		if !ok {
+			s.removeHead()
+		} else {
+			var rung []string
+			for _, a := range o.Agents {
+				rung = append(rung, a.Username)
+			}
+			if !slices.Equal(rung, want) {
+				t.Fatalf("route %d rang %v, free members were %v", i, rung, want)
+			}
+			u := rung[rnd.IntN(len(rung))]
+			an, err := s.r.Answer(bg, o.OfferRef, u)
+			if err != nil || len(an.Released) != len(rung)-1 || slices.Contains(an.Released, u) {
+				t.Fatalf("route %d: %s answered, released %v: %v", i, u, an.Released, err)
+			}
+			if _, err := s.r.Finish(bg, o.OfferRef, u); err != nil {
+				t.Fatal(err)
+			}
+			answeredBy[u]++
+		}
+		for _, u := range away {
+			s.setState(u, acd.Available)
+		}
+	}
+	// Who answers is the agents' doing; here they answer at random, and
+	// every member gets their share.
+	checkSpread(t, answeredBy, us[:6], 0.1)
 }
 
 // Round-robin over 10,000 routes, with each agent away for a fifth of
@@ -303,9 +364,17 @@ func newBusySim(s *sim, seed uint64, longest int) *busySim {
 	}{}}
 }
 
-// step moves the clock, ends the calls due, and routes one caller; it
-// returns the agents free before the route and the offer, if any.
-func (b *busySim) step(f acd.Facts) (free []acd.Agent, o acd.Offer, ok bool) {
+// route is one offer a step made, with what the router saw before it.
+type route struct {
+	free    []acd.Agent  // offerable agents
+	waiting []acd.Caller // waiting callers
+	o       acd.Offer
+}
+
+// step moves the clock, ends the calls due, queues one caller with facts
+// f, and routes until nothing more can be offered; every offer is
+// answered at once.
+func (b *busySim) step(f acd.Facts) []route {
 	b.t.Helper()
 	b.clk.Advance(time.Duration(b.rnd.IntN(5000)) * time.Millisecond)
 	now := b.clk.Now()
@@ -318,12 +387,25 @@ func (b *busySim) step(f acd.Facts) (free []acd.Agent, o acd.Offer, ok bool) {
 		}
 	}
 	b.enqueue(f)
-	free = b.offerable()
-	o, ok, err := b.r.Next(bg, b.q.Name)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	if ok {
+	var out []route
+	for {
+		r := route{free: b.offerable()}
+		cs, err := b.st.Callers(bg, b.q.Name)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		for _, c := range cs {
+			if c.State == acd.Waiting {
+				r.waiting = append(r.waiting, c)
+			}
+		}
+		o, ok, err := b.r.Next(bg, b.q.Name)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		if !ok {
+			return out
+		}
 		u := o.Agents[0].Username
 		if _, err := b.r.Answer(bg, o.OfferRef, u); err != nil {
 			b.t.Fatal(err)
@@ -332,8 +414,9 @@ func (b *busySim) step(f acd.Facts) (free []acd.Agent, o acd.Offer, ok bool) {
 			at time.Time
 			o  acd.Offer
 		}{now.Add(time.Duration(1+b.rnd.IntN(b.longest)) * time.Second), o}
+		r.o = o
+		out = append(out, r)
 	}
-	return free, o, ok
 }
 
 // Longest-idle always picks the agent whose last call ended first.
@@ -344,27 +427,30 @@ func TestLongestIdleAlwaysLongest(t *testing.T) {
 		s.login(u, nil)
 		s.clk.Advance(time.Duration(i) * time.Second)
 	}
-	b := newBusySim(s, 3, 40)
-	offers := 0
+	b := newBusySim(s, 3, 15)
+	offers, choices := 0, 0
 	for range 10000 {
-		free, o, ok := b.step(acd.Facts{})
-		if !ok {
-			continue
-		}
-		offers++
-		want := slices.MinFunc(free, func(x, y acd.Agent) int {
-			if c := x.IdleSince().Compare(y.IdleSince()); c != 0 {
-				return c
+		for _, r := range b.step(acd.Facts{}) {
+			offers++
+			free, o := r.free, r.o
+			if len(free) > 1 {
+				choices++
 			}
-			return strings.Compare(x.Username, y.Username)
-		})
-		if got := o.Agents[0].Username; got != want.Username {
-			t.Fatalf("offered %s idle since %v, %s was idle since %v", got, o.Agents[0].IdleSince(), want.Username, want.IdleSince())
+			want := slices.MinFunc(free, func(x, y acd.Agent) int {
+				if c := x.IdleSince().Compare(y.IdleSince()); c != 0 {
+					return c
+				}
+				return strings.Compare(x.Username, y.Username)
+			})
+			if got := o.Agents[0].Username; got != want.Username {
+				t.Fatalf("offered %s idle since %v, %s was idle since %v", got, o.Agents[0].IdleSince(), want.Username, want.IdleSince())
+			}
 		}
 	}
-	if offers < 5000 {
-		t.Fatalf("only %d offers in 10,000 routes", offers)
+	if offers < 5000 || choices < offers/4 {
+		t.Fatalf("%d offers in 10,000 steps, %d with a choice: the test proves little", offers, choices)
 	}
+	t.Logf("%d offers, %d of them with several agents free", offers, choices)
 }
 
 // Fewest-calls always picks an agent with the fewest calls, and brings
@@ -382,13 +468,11 @@ func TestFewestCallsEqualises(t *testing.T) {
 				s.login(u, nil)
 			}
 		}
-		free, o, ok := b.step(acd.Facts{})
-		if !ok {
-			continue
-		}
-		fewest := slices.MinFunc(free, func(x, y acd.Agent) int { return x.Calls - y.Calls })
-		if o.Agents[0].Calls != fewest.Calls {
-			t.Fatalf("route %d: offered %s with %d calls, %s had %d", i, o.Agents[0].Username, o.Agents[0].Calls, fewest.Username, fewest.Calls)
+		for _, r := range b.step(acd.Facts{}) {
+			fewest := slices.MinFunc(r.free, func(x, y acd.Agent) int { return x.Calls - y.Calls })
+			if a := r.o.Agents[0]; a.Calls != fewest.Calls {
+				t.Fatalf("route %d: offered %s with %d calls, %s had %d", i, a.Username, a.Calls, fewest.Username, fewest.Calls)
+			}
 		}
 	}
 	agents, err := s.st.Agents(bg)
@@ -547,6 +631,51 @@ func TestPriorityOrderAndNoStarvation(t *testing.T) {
 	if !served {
 		t.Fatal("the normal caller starved")
 	}
+}
+
+// Over 10,000 callers arriving at random, a quarter of them with a
+// priority, served by three agents: each offer goes to the waiting caller
+// with the smallest key (FIFO among equals), and whoever it overtakes
+// arrived less than the largest ahead before it.
+func TestPriorityStatistical(t *testing.T) {
+	const most = 2 * time.Minute
+	q := acd.Queue{Name: "q", Strategy: acd.LongestIdle, Members: users(3),
+		Priority: []acd.PriorityRule{{Tag: "vip", Ahead: most}, {Segment: "gold", Ahead: 30 * time.Second}}}
+	s := newSim(t, q, nil)
+	for _, u := range users(3) {
+		s.login(u, nil)
+	}
+	b := newBusySim(s, 8, 8)
+	facts := []acd.Facts{{Tags: []string{"vip"}}, {Segment: "gold"}, {}, {}, {}, {}, {}, {}}
+	overtaken := 0
+	for i := range 10000 {
+		for _, r := range b.step(facts[b.rnd.IntN(len(facts))]) {
+			var served *acd.Caller
+			for j := range r.waiting {
+				if r.waiting[j].ID == r.o.Caller {
+					served = &r.waiting[j]
+				}
+			}
+			if served == nil {
+				t.Fatalf("route %d: %s was not waiting", i, r.o.Caller)
+			}
+			for _, c := range r.waiting {
+				if c.ID != served.ID && c.Before(served) {
+					t.Fatalf("route %d: %s served before %s, which was ahead", i, served.ID, c.ID)
+				}
+				if c.Enqueued.Before(served.Enqueued) {
+					overtaken++
+					if d := served.Enqueued.Sub(c.Enqueued); d >= most {
+						t.Fatalf("route %d: %s overtook %s, who came %v earlier", i, served.ID, c.ID, d)
+					}
+				}
+			}
+		}
+	}
+	if overtaken == 0 {
+		t.Fatal("nobody was ever overtaken: the test proves nothing")
+	}
+	t.Logf("%d overtakings, all by callers who came less than %v later", overtaken, most)
 }
 
 func (s *sim) serveCaller(o acd.Offer) string {
