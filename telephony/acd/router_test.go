@@ -688,10 +688,9 @@ func (s *sim) serveCaller(o acd.Offer) string {
 // reach the store it takes the agent away (steal) or the head caller.
 type lossy struct {
 	acd.Store
-	mu       sync.Mutex
-	claims   int
-	steal    func(n int, c acd.Claim) // runs before claim n (from 1)
-	declined []string
+	mu     sync.Mutex
+	claims int
+	steal  func(n int, c acd.Claim) // runs before claim n (from 1)
 }
 
 func (l *lossy) Claim(ctx context.Context, c acd.Claim) (acd.Offer, error) {

@@ -255,8 +255,8 @@ func (h *race) loop(ctx context.Context, n *node, queues []string) {
 					rung = append(rung, a.Username)
 				}
 				h.record(event{rev: o.Rev, kind: "claim", queue: q, caller: o.Caller, attempt: o.Attempt, agents: rung})
-				for _, u := range rung {
-					h.wg.Go(func() { h.agent(n, o, u) })
+				for i, u := range rung {
+					h.wg.Go(func() { h.agent(n, o, u, uint64(i)) })
 				}
 			}
 		}
@@ -271,8 +271,8 @@ func (h *race) loop(ctx context.Context, n *node, queues []string) {
 
 // agent plays one offered agent: after a moment it answers (half the
 // time), lets it ring out, rejects, or fails to ring.
-func (h *race) agent(n *node, o acd.Offer, u string) {
-	rnd := rand.New(rand.NewPCG(o.Rev, uint64(len(u))))
+func (h *race) agent(n *node, o acd.Offer, u string, i uint64) {
+	rnd := rand.New(rand.NewPCG(o.Rev, i))
 	time.Sleep(time.Duration(rnd.IntN(3000)) * time.Microsecond)
 	var why acd.Outcome
 	switch p := rnd.IntN(100); {

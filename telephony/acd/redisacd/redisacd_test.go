@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
 
 	"github.com/tamas-cc/tamas/internal/testkit"
 	"github.com/tamas-cc/tamas/telephony/acd"
@@ -16,6 +18,8 @@ import (
 
 // prefix gives a test its own key space on the shared Redis, with its own
 // hash tag, and removes the keys afterwards.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
 func prefix(t testing.TB) string {
 	t.Helper()
 	addr := testkit.RedisAddr(t)
@@ -55,8 +59,12 @@ func TestConformance(t *testing.T) {
 
 // TestRace runs two nodes on one Redis, each with its own client.
 func TestRace(t *testing.T) {
-	p := prefix(t)
-	acdtest.Race(t, newStore(t, p), newStore(t, p), acdtest.RaceOptions{Seed: 1})
+	for seed := range uint64(3) {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			p := prefix(t)
+			acdtest.Race(t, newStore(t, p), newStore(t, p), acdtest.RaceOptions{Seed: seed})
+		})
+	}
 }
 
 func BenchmarkRoute(b *testing.B) {
