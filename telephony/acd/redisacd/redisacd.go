@@ -457,6 +457,9 @@ func (s *Store) Claim(ctx context.Context, cl acd.Claim) (acd.Offer, error) {
 		if err != nil {
 			return acd.Offer{}, err
 		}
+		// The script sends each line as it was before the claim, with the
+		// fields it wrote: set them as it did.
+		a.State, a.Reason, a.Since, a.Until, a.Call, a.Attempt = acd.Ringing, "", r.now, time.Time{}, c.ID, c.Attempt
 		a.Rev = r.rev
 		o.Agents = append(o.Agents, a)
 	}

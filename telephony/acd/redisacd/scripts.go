@@ -51,15 +51,38 @@ local function line(u)
   for i = 1, #AF do if not f[i] then f[i] = '' end end
   return table.concat(f, '\31'), f
 end
+-- batch runs cmd on key with the names (and values) in list, 500 at a
+-- time: unpack has a limit.
+local function batch(cmd, key, list)
+  local out = {}
+  for i = 1, #list, 500 do
+    local part = redis.call(cmd, key, unpack(list, i, math.min(i + 499, #list)))
+    if type(part) == 'table' then
+      for _, v in ipairs(part) do out[#out + 1] = v end
+    end
+  end
+  return out
+end
+-- free reports whether fields f (AF) make the agent's line belong in
+-- 'free': available, or in a wrap-up that ends by itself, and reachable.
+local function free(f)
+  return f[11] == '1' and (f[2] == 'available' or (f[2] == 'wrapup' and (tonumber(f[5]) or 0) > 0))
+end
 local function index(u)
   local l, f = line(u)
-  if l and f[11] == '1' and (f[2] == 'available' or (f[2] == 'wrapup' and (tonumber(f[5]) or 0) > 0)) then
+  if l and free(f) then
     redis.call('HSET', P .. 'free', u, l)
   else
     redis.call('HDEL', P .. 'free', u)
   end
   return l
 end
+-- offerFields reads st, until and reach (AF 2, 5, 11) out of a line in
+-- one match.
+local X = '([^\31]*)\31'
+local S = '[^\31]*\31'
+local offerPattern = '^' .. S .. X .. S .. S .. X .. S .. S .. S .. S .. S .. X
+local function offerFields(l) return string.match(l, offerPattern) end
 -- offerable takes st, reach, until: available, or a wrap-up that has run
 -- out, on a reachable endpoint.
 local function offerable(st, reach, untl, t)
@@ -88,18 +111,25 @@ local function contains(list, first, x)
   return false
 end
 -- release frees the agents still ringing for offer id#att, but keep.
+-- Each is read once and written once; their lines go to 'free' in one
+-- write, as an answered ring-all call may release hundreds.
 local function release(id, att, ring, keep, t)
-  local out = {}
+  local out, adds, ts = {}, {}, n(t)
   for _, u in ipairs(split(ring)) do
     if u ~= keep then
-      local g = redis.call('HMGET', ak(u), 'st', 'call', 'att')
-      if g[1] == 'ringing' and g[2] == id and g[3] == att then
-        redis.call('HSET', ak(u), 'st', 'available', 'since', n(t), 'call', '', 'att', '0')
-        index(u)
+      local l, f = line(u)
+      if l and f[2] == 'ringing' and f[12] == id and f[13] == att then
+        redis.call('HSET', ak(u), 'st', 'available', 'since', ts, 'call', '', 'att', '0')
+        f[2], f[4], f[12], f[13] = 'available', ts, '', '0'
+        if free(f) then
+          adds[#adds + 1] = u
+          adds[#adds + 1] = table.concat(f, '\31')
+        end
         out[#out + 1] = u
       end
     end
   end
+  batch('HSET', P .. 'free', adds)
   return out
 end
 local function forget(c, q, m)
@@ -246,21 +276,31 @@ if f[2] ~= 'waiting' then return {'not_head'} end
 local head = redis.call('ZRANGE', qk(q, 'wait'), 0, 0)
 if head[1] ~= f[3] then return {'not_head'} end
 local att = n(tonumber(f[4]) + 1)
--- A ring-all claim may ring hundreds: each agent is read once, written
--- once, and its line built from what was read rather than read again.
-local got, lines = {}, {}
+-- A ring-all claim may ring hundreds: whether each can be offered is read
+-- from 'free' in one command, each agent is written once, and the lines
+-- go back as read (the Go side marks them ringing).
+local names, seen = {}, {}
 for i = 5, #ARGV do
-  local u = ARGV[i]
-  local _, g = line(u)
-  if offerable(g[2], g[11], g[5], t) then
-    redis.call('HSET', ak(u), 'st', 'ringing', 'rs', '', 'since', n(t), 'until', '0', 'call', id, 'att', att)
-    redis.call('HDEL', P .. 'free', u)
-    g[2], g[3], g[4], g[5], g[12], g[13] = 'ringing', '', n(t), '0', id, att
-    got[#got + 1] = u
-    lines[#lines + 1] = table.concat(g, '\31')
+  if not seen[ARGV[i]] then
+    seen[ARGV[i]] = true
+    names[#names + 1] = ARGV[i]
+  end
+end
+local ls = batch('HMGET', P .. 'free', names)
+local got, lines, ts = {}, {}, n(t)
+for i, u in ipairs(names) do
+  local l = ls[i]
+  if l then
+    local st, untl, reach = offerFields(l)
+    if offerable(st, reach, untl, t) then
+      redis.call('HSET', ak(u), 'st', 'ringing', 'rs', '', 'since', ts, 'until', '0', 'call', id, 'att', att)
+      got[#got + 1] = u
+      lines[#lines + 1] = l
+    end
   end
 end
 if #got == 0 then return {'busy'} end
+batch('HDEL', P .. 'free', got)
 redis.call('HSET', c, 'st', 'offered', 'att', att, 'ring', table.concat(got, ','), 'offered', n(t), 'by', ARGV[4])
 redis.call('ZREM', qk(q, 'wait'), f[3])
 redis.call('SET', qk(q, 'last'), got[1])
