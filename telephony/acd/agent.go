@@ -42,7 +42,9 @@ type Agent struct {
 	// ("PJSIP/agent1000"); an unreachable endpoint is offered no call.
 	Endpoint  string
 	Reachable bool
-	// Skills are the agent's skills by name, with levels from 1 to MaxLevel.
+	// Skills are the agent's skills by name, with levels from 1 to
+	// MaxLevel. Read only: a store may share the map between the copies it
+	// hands out (a login replaces it, never changes it).
 	Skills map[string]int
 	// Call and Attempt name the offer the agent is ringing for or the call
 	// they are on.

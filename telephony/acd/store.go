@@ -181,8 +181,7 @@ type Snapshot struct {
 	Waiting int
 	// LastOffered is the agent the queue last made an offer to.
 	LastOffered string
-	// Agents are the offerable agents (all queues), by username. Their
-	// Skills may be shared with the store: read only.
+	// Agents are the offerable agents (all queues), by username.
 	Agents []Agent
 }
 

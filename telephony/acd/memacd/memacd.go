@@ -56,9 +56,10 @@ func (s *Store) next() uint64 {
 	return s.rev
 }
 
+// agentCopy is what a reads as at now; the copy shares the skills map,
+// which is never changed in place.
 func agentCopy(a *acd.Agent, now time.Time) acd.Agent {
 	c := *a
-	c.Skills = maps.Clone(a.Skills)
 	c.Settle(now)
 	return c
 }
@@ -363,11 +364,7 @@ func (s *Store) Snapshot(ctx context.Context, queue string) (acd.Snapshot, error
 	}
 	for _, u := range s.names {
 		if a := s.agents[u]; a.Offerable(now) {
-			// Skills maps are never changed in place (a login replaces
-			// them), so the snapshot shares them.
-			c := *a
-			c.Settle(now)
-			snap.Agents = append(snap.Agents, c)
+			snap.Agents = append(snap.Agents, agentCopy(a, now))
 		}
 	}
 	return snap, nil
