@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -37,6 +38,17 @@ type Store struct {
 	// rules and handed to the scripts, so the rules live in one place.
 	logoutFrom []any
 	setFrom    map[acd.AgentState][]any
+
+	// decoded keeps each agent's last line read in a list with what it
+	// decoded to: a snapshot reads every free agent, most unchanged since
+	// the last one, and parsing them all again was most of its Go time.
+	mu      sync.Mutex
+	decoded map[string]decoded
+}
+
+type decoded struct {
+	line string
+	a    acd.Agent
 }
 
 var allStates = []acd.AgentState{acd.Available, acd.Ringing, acd.OnCall, acd.WrapUp, acd.Break}
@@ -53,7 +65,7 @@ func New(ctx context.Context, client redis.UniversalClient, o Options) (*Store, 
 	if err := client.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("redis acd: %w", err)
 	}
-	s := &Store{c: client, p: o.Prefix, setFrom: map[acd.AgentState][]any{}}
+	s := &Store{c: client, p: o.Prefix, setFrom: map[acd.AgentState][]any{}, decoded: map[string]decoded{}}
 	for _, from := range allStates {
 		if acd.CheckLogout(from) == nil {
 			s.logoutFrom = append(s.logoutFrom, string(from))
@@ -299,6 +311,9 @@ func (s *Store) Logout(ctx context.Context, username string) (acd.Agent, error) 
 	if err != nil {
 		return acd.Agent{}, err
 	}
+	s.mu.Lock()
+	delete(s.decoded, username)
+	s.mu.Unlock()
 	return acd.Agent{Username: username, State: acd.LoggedOut, Since: r.now, Rev: r.rev}, nil
 }
 
@@ -349,15 +364,32 @@ func (s *Store) Agents(ctx context.Context) ([]acd.Agent, error) {
 }
 
 func (s *Store) agents(v []any, now time.Time) ([]acd.Agent, error) {
+	// A line starts with the username and the separator sorts before any
+	// character a name may hold, so lines sort as their usernames; sorting
+	// strings is cheaper than sorting agents.
+	slices.SortFunc(v, func(a, b any) int { x, _ := a.(string); y, _ := b.(string); return strings.Compare(x, y) })
 	out := make([]acd.Agent, 0, len(v))
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, x := range v {
-		a, err := decodeAgent(x, now)
+		l, _ := x.(string)
+		u, _, _ := strings.Cut(l, "\x1f")
+		if d, ok := s.decoded[u]; ok && d.line == l {
+			a := d.a
+			a.Settle(now)
+			out = append(out, a)
+			continue
+		}
+		// Kept unsettled (the zero time settles nothing): whether a
+		// wrap-up ran out depends on the time of each read.
+		raw, err := decodeAgent(x, time.Time{})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, a)
+		s.decoded[u] = decoded{line: l, a: raw}
+		raw.Settle(now)
+		out = append(out, raw)
 	}
-	slices.SortFunc(out, func(a, b acd.Agent) int { return strings.Compare(a.Username, b.Username) })
 	return out, nil
 }
 
