@@ -161,12 +161,17 @@ func (q *Queue) Serves(a *Agent, min int) bool {
 	if len(q.Members) > 0 && !slices.Contains(q.Members, a.Username) {
 		return false
 	}
-	if q.Skill.Name != "" {
-		if lvl, ok := a.Skills[q.Skill.Name]; !ok || lvl < min {
-			return false
-		}
+	return q.skilled(a, min)
+}
+
+// skilled reports whether a has the queue's skill at level min or above,
+// or the queue needs none.
+func (q *Queue) skilled(a *Agent, min int) bool {
+	if q.Skill.Name == "" {
+		return true
 	}
-	return true
+	lvl, ok := a.Skills[q.Skill.Name]
+	return ok && lvl >= min
 }
 
 // FieldError names the setting that is wrong, by its YAML path.

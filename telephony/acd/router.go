@@ -83,6 +83,13 @@ func NewRouter(store Store, cfg Config, o Options) (*Router, error) {
 	return r, nil
 }
 
+// shuffle is the random strategy's, safe for concurrent routes.
+func (r *Router) shuffle(n int, swap func(i, j int)) {
+	r.rndMu.Lock()
+	defer r.rndMu.Unlock()
+	r.rnd.Shuffle(n, swap)
+}
+
 // Store is the store the router works on.
 func (r *Router) Store() Store { return r.store }
 
@@ -145,9 +152,7 @@ func (r *Router) Next(ctx context.Context, queue string) (o Offer, ok bool, err 
 		if err != nil {
 			return Offer{}, false, err
 		}
-		r.rndMu.Lock()
-		groups := q.candidates(&s, r.rnd)
-		r.rndMu.Unlock()
+		groups := q.candidates(&s, r.shuffle)
 		if len(groups) == 0 {
 			return Offer{}, false, nil
 		}

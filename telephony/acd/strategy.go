@@ -2,7 +2,6 @@ package acd
 
 import (
 	"cmp"
-	"math/rand/v2"
 	"slices"
 	"strings"
 )
@@ -25,25 +24,20 @@ func newRoute(q *Queue) *route {
 	return r
 }
 
-// serves is Queue.Serves.
+// serves is Queue.Serves with the member set.
 func (q *route) serves(a *Agent, min int) bool {
 	if q.members != nil && !q.members[a.Username] {
 		return false
 	}
-	if q.Skill.Name != "" {
-		if lvl, ok := a.Skills[q.Skill.Name]; !ok || lvl < min {
-			return false
-		}
-	}
-	return true
+	return q.skilled(a, min)
 }
 
 // candidates ranks who may take snapshot s's head caller under the
 // queue's strategy: each group is one claim, tried in order. Ring-all
 // makes one group of every eligible agent, the others one group per
-// agent. rnd is used by Random only. Nil when nobody waits or nobody is
+// agent. shuffle is Random's. Nil when nobody waits or nobody is
 // eligible.
-func (q *route) candidates(s *Snapshot, rnd *rand.Rand) [][]string {
+func (q *route) candidates(s *Snapshot, shuffle func(n int, swap func(i, j int))) [][]string {
 	if s.Head == nil {
 		return nil
 	}
@@ -93,7 +87,7 @@ func (q *route) candidates(s *Snapshot, rnd *rand.Rand) [][]string {
 			return cmp.Or(cmp.Compare(a.Calls, b.Calls), idle(a, b))
 		})
 	case Random:
-		rnd.Shuffle(len(el), func(i, j int) { el[i], el[j] = el[j], el[i] })
+		shuffle(len(el), func(i, j int) { el[i], el[j] = el[j], el[i] })
 	case BestSkill:
 		sk := q.Skill.Name
 		slices.SortFunc(el, func(a, b *Agent) int {
