@@ -2,9 +2,13 @@ package calllog_test
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tamas-cc/tamas/calllog"
 	"github.com/tamas-cc/tamas/crm"
@@ -12,6 +16,8 @@ import (
 	"github.com/tamas-cc/tamas/crm/sqlite"
 	"github.com/tamas-cc/tamas/crm/sqlite/sqlitetest"
 	"github.com/tamas-cc/tamas/telephony"
+	"github.com/tamas-cc/tamas/telephony/ari"
+	"github.com/tamas-cc/tamas/telephony/ari/aritest"
 )
 
 type quiet struct{}
@@ -105,5 +111,84 @@ func TestWriterKeepsE164ThroughAnOutage(t *testing.T) {
 	a, err := st.CallActivity(ctx, "down")
 	if err != nil || a.Number != "٠٩١٢١٢٣٤٥٦٧" || a.NumberE164 != "+989121234567" {
 		t.Fatalf("activity from the outbox = %+v (%v)", a, err)
+	}
+}
+
+// The caller hangs up while Tamas is away from Asterisk: the activity ends
+// when the connection dropped — the call's Ended event's time — not when
+// Tamas came back and found the call gone.
+func TestWriterEndsALostCallWhenTheConnectionDropped(t *testing.T) {
+	dir := t.TempDir()
+	st := sqlitetest.Open(t, filepath.Join(dir, "crm.db"))
+	w, _ := writerOn(t, st, dir)
+
+	srv := aritest.NewServer(aritest.Options{Password: "pw"})
+	defer srv.Close()
+	tr, err := aritest.Load("inbound_sip_call")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := ari.DefaultConfig()
+	cfg.Name, cfg.Node, cfg.URL, cfg.Username, cfg.Password = "lab", "node-1", srv.URL(), "tamas", "pw"
+	// Away at least 1 s: the backoff draws from the upper half.
+	cfg.ReconnectMin, cfg.ReconnectMax = 2*time.Second, 2*time.Second
+	ad, err := ari.New(cfg, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered, ended := make(chan struct{}, 1), make(chan telephony.Event, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ad.Run(ctx, func(ctx context.Context, ev telephony.Event) {
+			w.Handle(ctx, ev)
+			switch ev.Type {
+			case telephony.Answered:
+				answered <- struct{}{}
+			case telephony.Ended:
+				ended <- ev
+			}
+		})
+	}()
+	defer func() { cancel(); <-done }()
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	if err := srv.WaitConnected(wctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	const id = "1795328539.0"
+	if err := srv.Send(tr.FramesUntil(9)...); err != nil { // StasisStart, answered
+		t.Fatal(err)
+	}
+	select {
+	case <-answered:
+	case <-wctx.Done():
+		t.Fatal("the call was not answered")
+	}
+	srv.RemoveChannel(id)
+	dropped := time.Now()
+	srv.Drop()
+	var ev telephony.Event
+	select {
+	case ev = <-ended:
+	case <-wctx.Done():
+		t.Fatal("the lost call did not end")
+	}
+	back := time.Now()
+	w.Wait()
+	a, err := st.CallActivity(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec calllog.Record
+	if err := json.Unmarshal(a.Details, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Cause != telephony.CauseLost || !rec.EndedAt.Equal(ev.At) || a.Duration != ev.At.Sub(a.At).Truncate(time.Millisecond) {
+		t.Fatalf("activity ends %v after %v, event %s at %v", rec.EndedAt, a.Duration, ev.Cause, ev.At)
+	}
+	if ev.At.Sub(dropped).Abs() > 200*time.Millisecond || back.Sub(ev.At) < 800*time.Millisecond {
+		t.Fatalf("lost call ended at %v; dropped at %v, back at %v", ev.At, dropped, back)
 	}
 }
