@@ -172,7 +172,9 @@ func (n *Node) Run(ctx context.Context, onReady func(Ready)) error {
 				errc <- fmt.Errorf("asterisk %s: %w", a.Name, err)
 			}
 		})
-		n.log.Info("Asterisk connection started", "name", a.Name, "url", a.URL, "application", a.Application)
+		// Only the start of trying: the adapter logs "ari: connected" once
+		// Asterisk has accepted it, or why it cannot connect.
+		n.log.Info("Asterisk connection starting", "name", a.Name, "url", a.URL, "application", a.Application)
 	}
 
 	n.log.Info("tamas serving", "node", n.cfg.Node, "version", n.version, "url", "http://"+n.ln.Addr().String())

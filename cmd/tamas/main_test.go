@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -233,6 +234,30 @@ func TestServeCatchesSIPCalls(t *testing.T) {
 	}
 	if name := srv.logField(t, "call from an unknown caller", "caller_name"); name != "<b>x</b>" {
 		t.Errorf("unknown caller's name = %q", name)
+	}
+	srv.stop(t)
+}
+
+// An Asterisk that does not answer is not reported connected: the node
+// says it is starting the connection, and the engine why it cannot.
+func TestServeLogsAsteriskConnectedOnlyOnceConnected(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nobody := "http://" + ln.Addr().String() + "/ari"
+	ln.Close()
+	srv := startServe(t, t.TempDir(), "TAMAS_ASTERISK_URL="+nobody, "TAMAS_ASTERISK_USERNAME=tamas",
+		"TAMAS_ASTERISK_PASSWORD=pbx-s3cret")
+	if url := srv.logField(t, "Asterisk connection starting", "url"); url != nobody {
+		t.Errorf("starting to connect to %q, want %q", url, nobody)
+	}
+	srv.logField(t, "ari: cannot connect to Asterisk; retrying", "pbx")
+	srv.logField(t, "tamas serving", "url")
+	for _, msg := range []string{"Asterisk connection started", "ari: connected"} {
+		if strings.Contains(srv.logs.String(), `"msg":"`+msg+`"`) {
+			t.Errorf("logged %q with no Asterisk to connect to:\n%s", msg, srv.logs.String())
+		}
 	}
 	srv.stop(t)
 }
