@@ -229,7 +229,7 @@ func apiTokens(cfg config.Config, log *slog.Logger) ([]string, error) {
 	buf := make([]byte, 32)
 	rand.Read(buf)
 	token := base64.RawURLEncoding.EncodeToString(buf)
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+	if err := dataDir(cfg.DataDir, log); err != nil {
 		return nil, fmt.Errorf("api token: %w", err)
 	}
 	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {

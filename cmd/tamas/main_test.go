@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -171,10 +173,33 @@ func (s *server) stop(t *testing.T) {
 }
 
 func TestServeAndShutdown(t *testing.T) {
-	data := t.TempDir()
+	defer syscall.Umask(syscall.Umask(0o022))
+	// A data directory an earlier version made readable by others.
+	data := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	srv := startServe(t, data)
 	errb := srv.logs
 	url := srv.logField(t, "tamas serving", "url")
+	// The database (with its -wal and -shm files), the outboxes and the API
+	// token hold password hashes and customers: the owner's alone.
+	if fi, err := os.Stat(data); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("data directory: %v %v", fi.Mode().Perm(), err)
+	}
+	files, _ := os.ReadDir(data)
+	var names []string
+	for _, f := range files {
+		names = append(names, f.Name())
+		if fi, err := f.Info(); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v %v", f.Name(), fi.Mode().Perm(), err)
+		}
+	}
+	for _, want := range []string{"tamas.db", "tamas.db-wal", "tamas.db-shm", "call-outbox.jsonl", "wrapup-outbox.jsonl", "api-token"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("no %s in the data directory: %v", want, names)
+		}
+	}
 	token, err := os.ReadFile(filepath.Join(data, "api-token"))
 	if err != nil {
 		t.Fatal(err)
