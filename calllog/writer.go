@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tamas-cc/tamas/crm"
+	"github.com/tamas-cc/tamas/crm/phone"
 	"github.com/tamas-cc/tamas/screenpop"
 	"github.com/tamas-cc/tamas/telephony"
 )
@@ -229,16 +230,21 @@ func (w *Writer) startLocked(ctx context.Context) {
 	})
 }
 
-// contactOf is the caller's best match, 0 for none or when the lookup
-// fails.
-func (w *Writer) contactOf(ctx context.Context, number string) int64 {
+// callerOf looks the caller up: the best match (0 for none or when the
+// lookup fails) and the number in E.164 ("" unless valid). The number is
+// read without the database, so a failed lookup still has it.
+func (w *Writer) callerOf(ctx context.Context, number string) (contactID int64, e164 string) {
 	if number == "" {
-		return 0
+		return 0, ""
 	}
-	if res, err := w.o.Lookup.Lookup(ctx, number); err == nil && len(res.Matches) > 0 {
-		return res.Matches[0].Contact.ID
+	res, err := w.o.Lookup.Lookup(ctx, number)
+	if res.Number.Class == phone.Valid {
+		e164 = res.Number.E164
 	}
-	return 0
+	if err == nil && len(res.Matches) > 0 {
+		contactID = res.Matches[0].Contact.ID
+	}
+	return contactID, e164
 }
 
 func (w *Writer) write(ctx context.Context, rec Record) {
@@ -247,7 +253,7 @@ func (w *Writer) write(ctx context.Context, rec Record) {
 		Number: rec.Number, At: rec.ArrivedAt, Duration: rec.EndedAt.Sub(rec.ArrivedAt),
 		Outcome: string(rec.Outcome), Queue: rec.Queue, Line: rec.Line, Details: details,
 		Agent: cmp.Or(w.o.Users.User(rec.AnsweredBy), rec.AnsweredBy)}
-	act.ContactID = w.contactOf(ctx, rec.Number)
+	act.ContactID, act.NumberE164 = w.callerOf(ctx, rec.Number)
 	// Calls kept through an outage go first, so the order holds.
 	if w.o.Outbox.Len() > 0 {
 		if _, err := w.flush(ctx); err != nil {
@@ -304,8 +310,10 @@ func (w *Writer) flush(ctx context.Context) (int, error) {
 		// Kept because the database was down: the caller's lookup may have
 		// failed with it.
 		Prepare: func(ctx context.Context, act *crm.Activity) {
-			if act.ContactID == 0 {
-				act.ContactID = w.contactOf(ctx, act.Number)
+			if act.ContactID == 0 || act.NumberE164 == "" {
+				id, e164 := w.callerOf(ctx, act.Number)
+				act.ContactID = cmp.Or(act.ContactID, id)
+				act.NumberE164 = cmp.Or(act.NumberE164, e164)
 			}
 		},
 		// Activities kept through an outage are announced as they are

@@ -35,7 +35,11 @@ type Activity struct {
 	CallID    string `json:"call_id,omitempty"`
 	Direction string `json:"direction,omitempty"`
 	// Number is the other party's number as the network gave it.
-	Number      string `json:"number,omitempty"`
+	Number string `json:"number,omitempty"`
+	// NumberE164 is Number normalised to E.164 ("+989121234567") when it
+	// is a valid number: the caller's lookup reads it, so calls are found
+	// by number whatever digits or spelling the network used.
+	NumberE164  string `json:"number_e164,omitempty"`
 	Agent       string `json:"agent,omitempty"`
 	Subject     string `json:"subject,omitempty"`
 	Body        string `json:"body,omitempty"`

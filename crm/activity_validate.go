@@ -37,6 +37,9 @@ func (a *Activity) Validate() error {
 	if a.Duration < 0 {
 		return fieldErr("duration", "is negative")
 	}
+	if a.NumberE164 != "" && !isE164(a.NumberE164) {
+		return fieldErr("number_e164", "%q is not an E.164 number", a.NumberE164)
+	}
 	for _, f := range []struct {
 		name, v string
 		max     int
@@ -92,4 +95,18 @@ func ClampLimit(limit int) int {
 		return DefaultRecords
 	}
 	return min(limit, MaxRecords)
+}
+
+// isE164 reports whether s is '+' and 2 to 20 ASCII digits: a country code
+// and the longest national number phone.Parse reads as valid.
+func isE164(s string) bool {
+	if len(s) < 3 || len(s) > 21 || s[0] != '+' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

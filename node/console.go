@@ -91,7 +91,7 @@ func newParts(ctx context.Context, cfg config.Config, log *slog.Logger, dir *crm
 	for _, lk := range cfg.Console.Links {
 		links = append(links, screenpop.LinkTemplate{Label: lk.Label, URL: lk.URL})
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+	if err := dataDir(cfg.DataDir, log); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	if p.outbox, err = calllog.OpenOutbox(filepath.Join(cfg.DataDir, "call-outbox.jsonl")); err != nil {

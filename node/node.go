@@ -172,7 +172,9 @@ func (n *Node) Run(ctx context.Context, onReady func(Ready)) error {
 				errc <- fmt.Errorf("asterisk %s: %w", a.Name, err)
 			}
 		})
-		n.log.Info("Asterisk connection started", "name", a.Name, "url", a.URL, "application", a.Application)
+		// Only the start of trying: the adapter logs "ari: connected" once
+		// Asterisk has accepted it, or why it cannot connect.
+		n.log.Info("Asterisk connection starting", "name", a.Name, "url", a.URL, "application", a.Application)
 	}
 
 	n.log.Info("tamas serving", "node", n.cfg.Node, "version", n.version, "url", "http://"+n.ln.Addr().String())
@@ -227,7 +229,7 @@ func apiTokens(cfg config.Config, log *slog.Logger) ([]string, error) {
 	buf := make([]byte, 32)
 	rand.Read(buf)
 	token := base64.RawURLEncoding.EncodeToString(buf)
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+	if err := dataDir(cfg.DataDir, log); err != nil {
 		return nil, fmt.Errorf("api token: %w", err)
 	}
 	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {

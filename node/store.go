@@ -41,7 +41,15 @@ func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger, migrate
 	case "postgres":
 		s, err = postgres.Open(ctx, cfg.Database.URL.Value())
 	case "sqlite", "":
-		if err := os.MkdirAll(filepath.Dir(cfg.Database.SQLitePath), 0o750); err != nil {
+		dir := filepath.Dir(cfg.Database.SQLitePath)
+		if filepath.Clean(dir) == filepath.Clean(cfg.DataDir) {
+			err = dataDir(cfg.DataDir, log)
+		} else {
+			// A folder of the administrator's choosing: created private,
+			// otherwise left as it is (the file itself is 0600).
+			err = os.MkdirAll(dir, dataDirMode)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
 		s, err = sqlite.Open(ctx, cfg.Database.SQLitePath)
@@ -63,6 +71,34 @@ func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger, migrate
 		log.Info("store open", "driver", "sqlite", "path", cfg.Database.SQLitePath)
 	}
 	return s, nil
+}
+
+// dataDirMode is the data directory's mode: it holds the database, the
+// outboxes and the API token, for the owner's eyes only.
+const dataDirMode os.FileMode = 0o700
+
+// dataDir creates the data directory with dataDirMode, or narrows one an
+// earlier version made readable by others. Only a directory that cannot be
+// narrowed (not the running user's) is left as it is, with a warning: its
+// files are 0600 all the same.
+func dataDir(dir string, log *slog.Logger) error {
+	if err := os.MkdirAll(dir, dataDirMode); err != nil {
+		return err
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&^dataDirMode == 0 {
+		return nil
+	}
+	if err := os.Chmod(dir, dataDirMode); err != nil {
+		log.Warn("the data directory is open to other users and cannot be narrowed", "dir", dir,
+			"mode", fi.Mode().Perm().String(), "err", err)
+		return nil
+	}
+	log.Info("data directory narrowed to the owner", "dir", dir, "was", fi.Mode().Perm().String())
+	return nil
 }
 
 // OpenDirectory opens the store behind the CRM's directory, with numbers

@@ -60,6 +60,8 @@ const (
 	// CauseNoAnswer: nobody answered in time.
 	CauseNoAnswer = "no_answer"
 	// CauseLost: the PBX connection dropped and the call was gone when it
-	// came back, so how it ended is unknown.
+	// came back, so how it ended is unknown. The Ended event's At is the
+	// last moment the call was known to exist (the drop), not the
+	// reconnection.
 	CauseLost = "lost"
 )

@@ -98,7 +98,9 @@ func (s *Server) exportActivities(w http.ResponseWriter, r *http.Request) error 
 	w.Header().Set("Content-Disposition", `attachment; filename="activities.csv"`)
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"id", "at", "kind", "call_id", "direction", "number", "contact_id", "agent", "queue", "line",
-		"outcome", "duration_s", "disposition", "subject", "body", "script", "score", "answers", "wrapup_s"})
+		"outcome", "duration_s", "disposition", "subject", "body", "script", "score", "answers", "wrapup_s",
+		// Last, so the columns before keep their places for existing readers.
+		"number_e164"})
 	for {
 		page, err := as.ListActivities(r.Context(), q)
 		if err != nil {
@@ -120,7 +122,7 @@ func (s *Server) exportActivities(w http.ResponseWriter, r *http.Request) error 
 			cw.Write([]string{strconv.FormatInt(a.ID, 10), a.At.UTC().Format(time.RFC3339), string(a.Kind), safe(a.CallID),
 				a.Direction, safe(a.Number), strconv.FormatInt(a.ContactID, 10), safe(a.Agent), safe(a.Queue), safe(a.Line),
 				a.Outcome, strconv.FormatFloat(a.Duration.Seconds(), 'f', 0, 64), safe(a.Disposition), safe(a.Subject), safe(a.Body),
-				safe(scriptID), score, safe(answers), wrapS})
+				safe(scriptID), score, safe(answers), wrapS, a.NumberE164})
 		}
 		cw.Flush()
 		if err := cw.Error(); err != nil || len(page) < q.Limit {

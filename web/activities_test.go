@@ -16,7 +16,7 @@ func TestActivitiesAPIAndExport(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 	for i, a := range []crm.Activity{
-		{Kind: crm.ActivityCall, CallID: "x1", Agent: "ali", Queue: "sales", Outcome: "answered", Number: "+989120000001", At: at, Duration: 90 * time.Second},
+		{Kind: crm.ActivityCall, CallID: "x1", Agent: "ali", Queue: "sales", Outcome: "answered", Number: "۰۹۱۲۰۰۰۰۰۰۱", NumberE164: "+989120000001", At: at, Duration: 90 * time.Second},
 		{Kind: crm.ActivityCall, CallID: "x2", Agent: "sara", Queue: "sales", Outcome: "abandoned_queue", Number: "=HYPERLINK(\"http://evil\")", At: at.Add(time.Hour)},
 		{Kind: crm.ActivityCall, CallID: "x3", Agent: "ali", Queue: "support", Outcome: "answered", At: at.Add(48 * time.Hour)},
 	} {
@@ -31,7 +31,8 @@ func TestActivitiesAPIAndExport(t *testing.T) {
 		Next       int64          `json:"next"`
 	}
 	if r := b.do("GET", "/api/v1/activities?agent=ali&from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z", "", nil, &page); r.StatusCode != 200 ||
-		len(page.Activities) != 1 || page.Activities[0].CallID != "x1" || page.Next != 0 {
+		len(page.Activities) != 1 || page.Activities[0].CallID != "x1" || page.Next != 0 ||
+		page.Activities[0].Number != "۰۹۱۲۰۰۰۰۰۰۱" || page.Activities[0].NumberE164 != "+989120000001" {
 		t.Fatalf("filtered: %d %+v", r.StatusCode, page)
 	}
 	page.Activities = nil
@@ -54,6 +55,9 @@ func TestActivitiesAPIAndExport(t *testing.T) {
 	}
 	if rows[2][5] != `'=HYPERLINK("http://evil")` {
 		t.Fatalf("a formula in a number was exported as %q", rows[2][5])
+	}
+	if rows[0][19] != "number_e164" || rows[1][5] != "۰۹۱۲۰۰۰۰۰۰۱" || rows[1][19] != "+989120000001" || rows[2][19] != "" {
+		t.Fatalf("export of the E.164 number: %q", rows)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -225,6 +226,32 @@ func TestLookupEscapesAndRanks(t *testing.T) {
 	if code, _ := h.do("GET", "/api/v1/lookup?number=anonymous", "", &w); code != 200 || w.Number.Class != "withheld" ||
 		w.Matches == nil || len(w.Matches) != 0 {
 		t.Errorf("withheld: %d %+v", code, w)
+	}
+}
+
+// A caller ID arrives in any of the ways a number enters Tamas: Persian or
+// Arabic-Indic digits, a zero-width space inside, a SIP URI whose user is
+// percent-encoded. Each finds the contact stored with ASCII digits.
+func TestLookupEasternDigits(t *testing.T) {
+	h := newHarness(t)
+	var c crm.Contact
+	if code, _ := h.do("POST", "/api/v1/contacts", `{"first_name":"Sara","phones":[{"label":"mobile","number":"09121234567"}]}`, &c); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	for _, number := range []string{
+		"۰۹۱۲۱۲۳۴۵۶۷",
+		"٠٩١٢١٢٣٤٥٦٧",
+		"۰۹۱۲\u200b۱۲۳۴۵۶۷",
+		"sip:%DB%B0%DB%B9%DB%B1%DB%B2%DB%B1%DB%B2%DB%B3%DB%B4%DB%B5%DB%B6%DB%B7@pbx",
+	} {
+		var out struct {
+			Number  struct{ Class, E164 string }
+			Matches []crm.Match
+		}
+		code, _ := h.do("GET", "/api/v1/lookup?number="+url.QueryEscape(number), "", &out)
+		if code != 200 || out.Number.E164 != "+989121234567" || len(out.Matches) != 1 || out.Matches[0].Contact.ID != c.ID {
+			t.Errorf("%q: %d %+v", number, code, out)
+		}
 	}
 }
 

@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -170,10 +173,33 @@ func (s *server) stop(t *testing.T) {
 }
 
 func TestServeAndShutdown(t *testing.T) {
-	data := t.TempDir()
+	defer syscall.Umask(syscall.Umask(0o022))
+	// A data directory an earlier version made readable by others.
+	data := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	srv := startServe(t, data)
 	errb := srv.logs
 	url := srv.logField(t, "tamas serving", "url")
+	// The database (with its -wal and -shm files), the outboxes and the API
+	// token hold password hashes and customers: the owner's alone.
+	if fi, err := os.Stat(data); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("data directory: %v %v", fi.Mode().Perm(), err)
+	}
+	files, _ := os.ReadDir(data)
+	var names []string
+	for _, f := range files {
+		names = append(names, f.Name())
+		if fi, err := f.Info(); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v %v", f.Name(), fi.Mode().Perm(), err)
+		}
+	}
+	for _, want := range []string{"tamas.db", "tamas.db-wal", "tamas.db-shm", "call-outbox.jsonl", "wrapup-outbox.jsonl", "api-token"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("no %s in the data directory: %v", want, names)
+		}
+	}
 	token, err := os.ReadFile(filepath.Join(data, "api-token"))
 	if err != nil {
 		t.Fatal(err)
@@ -233,6 +259,30 @@ func TestServeCatchesSIPCalls(t *testing.T) {
 	}
 	if name := srv.logField(t, "call from an unknown caller", "caller_name"); name != "<b>x</b>" {
 		t.Errorf("unknown caller's name = %q", name)
+	}
+	srv.stop(t)
+}
+
+// An Asterisk that does not answer is not reported connected: the node
+// says it is starting the connection, and the engine why it cannot.
+func TestServeLogsAsteriskConnectedOnlyOnceConnected(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nobody := "http://" + ln.Addr().String() + "/ari"
+	ln.Close()
+	srv := startServe(t, t.TempDir(), "TAMAS_ASTERISK_URL="+nobody, "TAMAS_ASTERISK_USERNAME=tamas",
+		"TAMAS_ASTERISK_PASSWORD=pbx-s3cret")
+	if url := srv.logField(t, "Asterisk connection starting", "url"); url != nobody {
+		t.Errorf("starting to connect to %q, want %q", url, nobody)
+	}
+	srv.logField(t, "ari: cannot connect to Asterisk; retrying", "pbx")
+	srv.logField(t, "tamas serving", "url")
+	for _, msg := range []string{"Asterisk connection started", "ari: connected"} {
+		if strings.Contains(srv.logs.String(), `"msg":"`+msg+`"`) {
+			t.Errorf("logged %q with no Asterisk to connect to:\n%s", msg, srv.logs.String())
+		}
 	}
 	srv.stop(t)
 }

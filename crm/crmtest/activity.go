@@ -97,7 +97,7 @@ func testActivityRoundTrip(t *testing.T, d *crm.Directory, as crm.ActivityStore)
 	at := time.Date(2026, 11, 1, 13, 30, 0, 123_000_000, tehran)
 	before := time.Now()
 	in := addActivity(t, as, crm.Activity{ContactID: c.ID, Kind: crm.ActivityCall, CallID: "1730000000.42",
-		Direction: "inbound", Number: "+989120000001", Agent: "ali", Subject: "pricing",
+		Direction: "inbound", Number: "۰۹۱۲۰۰۰۰۰۰۱", NumberE164: "+989120000001", Agent: "ali", Subject: "pricing",
 		Body: "asked about prices — قیمت", Disposition: "answered", At: at, Duration: 95*time.Second + 499*time.Microsecond})
 	after := time.Now()
 	if in.CreatedAt.Before(before.Add(-time.Second)) || in.CreatedAt.After(after.Add(time.Second)) {
@@ -109,7 +109,7 @@ func testActivityRoundTrip(t *testing.T, d *crm.Directory, as crm.ActivityStore)
 	}
 	a := got[0]
 	if a.ID != in.ID || a.ContactID != c.ID || a.Kind != crm.ActivityCall || a.CallID != "1730000000.42" ||
-		a.Direction != "inbound" || a.Number != "+989120000001" || a.Agent != "ali" || a.Subject != "pricing" ||
+		a.Direction != "inbound" || a.Number != "۰۹۱۲۰۰۰۰۰۰۱" || a.NumberE164 != "+989120000001" || a.Agent != "ali" || a.Subject != "pricing" ||
 		a.Body != "asked about prices — قیمت" || a.Disposition != "answered" {
 		t.Errorf("fields differ: %+v", a)
 	}
@@ -366,6 +366,9 @@ func testActivityValidation(t *testing.T, d *crm.Directory, as crm.ActivityStore
 		{"details", crm.Activity{ContactID: c.ID, Kind: crm.ActivityCall, CallID: "arr", Details: []byte(`[1]`), At: at}},
 		{"details", crm.Activity{ContactID: c.ID, Kind: crm.ActivityCall, CallID: "bad", Details: []byte(`{"a":`), At: at}},
 		{"outcome", crm.Activity{ContactID: c.ID, Kind: crm.ActivityCall, CallID: "out", Outcome: strings.Repeat("x", 51), At: at}},
+		{"number_e164", crm.Activity{ContactID: c.ID, Kind: crm.ActivityCall, CallID: "e1", NumberE164: "09120000001", At: at}},
+		{"number_e164", crm.Activity{ContactID: c.ID, Kind: crm.ActivityCall, CallID: "e2", NumberE164: "+۹۸۹۱۲۰۰۰۰۰۰۱", At: at}},
+		{"number_e164", crm.Activity{ContactID: c.ID, Kind: crm.ActivityCall, CallID: "e3", NumberE164: "+" + strings.Repeat("9", 21), At: at}},
 	} {
 		var fe *crm.FieldError
 		err := as.AddActivity(ctx(t), &tc.a)
@@ -455,7 +458,8 @@ func testListActivities(t *testing.T, d *crm.Directory, as crm.ActivityStore) {
 	var ids []int64
 	for _, a := range []crm.Activity{
 		{ContactID: c.ID, Kind: crm.ActivityCall, CallID: "l1", Agent: "ali", Queue: "sales", Outcome: "answered", At: base},
-		{Kind: crm.ActivityCall, CallID: "l2", Agent: "sara", Queue: "sales", Outcome: "abandoned_queue", At: base.Add(time.Hour)},
+		{Kind: crm.ActivityCall, CallID: "l2", Number: "٠٩١٢٣٤٥٦٧٨٩", NumberE164: "+989123456789", Agent: "sara", Queue: "sales",
+			Outcome: "abandoned_queue", At: base.Add(time.Hour)},
 		{ContactID: c.ID, Kind: crm.ActivityNote, Agent: "ali", Body: "note", At: base.Add(2 * time.Hour)},
 		{Kind: crm.ActivityCall, CallID: "l3", Agent: "ali", Queue: "support", Outcome: "answered", At: base.Add(25 * time.Hour)},
 	} {
@@ -485,5 +489,13 @@ func testListActivities(t *testing.T, d *crm.Directory, as crm.ActivityStore) {
 		if got := list(tc.q); fmt.Sprint(got) != fmt.Sprint(tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
+	}
+	got, err := as.ListActivities(ctx(t), crm.ActivityQuery{Queue: "sales", Outcome: "abandoned_queue"})
+	if err != nil || len(got) != 1 || got[0].Number != "٠٩١٢٣٤٥٦٧٨٩" || got[0].NumberE164 != "+989123456789" {
+		t.Errorf("listed call = %+v (%v), want its number and E.164", got, err)
+	}
+	call, err := as.CallActivity(ctx(t), "l2")
+	if err != nil || call.NumberE164 != "+989123456789" {
+		t.Errorf("call l2 = %+v (%v), want its E.164", call, err)
 	}
 }

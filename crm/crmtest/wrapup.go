@@ -167,8 +167,8 @@ func testWrapUpBeforeCallRecord(t *testing.T, d *crm.Directory, as crm.ActivityS
 	}
 	// The call's record knows no contact (the caller was unknown when the
 	// call came; the agent created the lead).
-	rec := crm.Activity{Kind: crm.ActivityCall, CallID: "w-2", Direction: "inbound", Number: "+989120000000",
-		At: at.Add(-time.Minute), Duration: 3 * time.Minute, Outcome: "answered", Queue: "support", Agent: "agent2",
+	rec := crm.Activity{Kind: crm.ActivityCall, CallID: "w-2", Direction: "inbound", Number: "09120000000",
+		NumberE164: "+989120000000", At: at.Add(-time.Minute), Duration: 3 * time.Minute, Outcome: "answered", Queue: "support", Agent: "agent2",
 		Details: []byte(`{"talk":120}`)}
 	if err := as.AddActivity(ctx(t), &rec); err != nil {
 		t.Fatalf("the call's record after the wrap-up: %v", err)
@@ -179,7 +179,8 @@ func testWrapUpBeforeCallRecord(t *testing.T, d *crm.Directory, as crm.ActivityS
 	a, _ := as.CallActivity(ctx(t), "w-2")
 	if a.ID != early.ID || a.Outcome != "answered" || a.Queue != "support" || a.Duration != 3*time.Minute ||
 		!a.At.Equal(at.Add(-time.Minute)) || a.Disposition != "resolved" || a.Body != "reset the router" ||
-		a.ContactID != lead.ID || a.WrapUp == nil || len(a.Details) == 0 {
+		a.ContactID != lead.ID || a.WrapUp == nil || len(a.Details) == 0 || a.Number != "09120000000" ||
+		a.NumberE164 != "+989120000000" {
 		t.Fatalf("merged activity = %+v", a)
 	}
 	dup := rec

@@ -5,8 +5,9 @@
 //
 // A valid number is kept in E.164 ("+989121234567"): one spelling per
 // number whatever way it was written — "0912 123 4567", "+98 912 123 4567",
-// "0098-912-123-4567", Persian "۰۹۱۲۱۲۳۴۵۶۷" or Arabic-Indic digits — so an
-// exact match is a string comparison on an index. The national significant
+// "0098-912-123-4567", Persian "۰۹۱۲۱۲۳۴۵۶۷" or Arabic-Indic digits, the
+// percent-encoded user of a SIP URI — so an exact match is a string
+// comparison on an index. The national significant
 // number (no trunk prefix, no country code) is kept beside it.
 //
 // HasCountryCode records whether the input carried the country explicitly

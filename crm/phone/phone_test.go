@@ -66,6 +66,9 @@ func TestParseIran(t *testing.T) {
 		"989121234567",                        // country code without a prefix
 		"\"Ali Rezaei\" <09121234567>",        // Asterisk CALLERID(all)
 		"sip:09121234567@pbx.example.com;user=phone",
+		// A SIP phone's Persian digits, and a zero-width space, percent-encoded.
+		"sip:%DB%B0%DB%B9%DB%B1%DB%B2%DB%B1%DB%B2%DB%B3%DB%B4%DB%B5%DB%B6%DB%B7@pbx;user=phone",
+		"\"Ali\" <sip:0912%E2%80%8B1234567@pbx>",
 	} {
 		checkNumber(t, n, raw, mobile)
 	}
@@ -80,6 +83,7 @@ func TestParseIran(t *testing.T) {
 		"tel:+98-912-123-4567",
 		"\"Ali\" <sip:+989121234567@10.0.0.1:5060>;tag=as12",
 		"sips:%2B989121234567@pbx.example.com",
+		"sip:%2B%D9%A9%D9%A8%D9%A9%D9%A1%D9%A2%D9%A1%D9%A2%D9%A3%D9%A4%D9%A5%D9%A6%D9%A7@pbx",
 	} {
 		checkNumber(t, n, raw, mobileIntl)
 	}

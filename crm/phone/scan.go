@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -196,11 +197,8 @@ func unwrap(s string) string {
 			s = s[:c]
 		}
 	}
-	if hasPrefixFold(s, "%2B") {
-		s = "+" + s[3:]
-	}
 	if i := strings.IndexByte(s, ';'); i >= 0 {
-		number, params := s[:i], s[i+1:]
+		number, params := unescape(s[:i]), s[i+1:]
 		ext := ""
 		for params != "" {
 			var p string
@@ -213,6 +211,21 @@ func unwrap(s string) string {
 			return number
 		}
 		return number + ";" + ext
+	}
+	return unescape(s)
+}
+
+// unescape percent-decodes a URI's number: "+" comes as %2B, and a Persian
+// digit typed into a SIP phone as %DB%B0…%DB%B9.
+func unescape(s string) string {
+	if strings.IndexByte(s, '%') < 0 {
+		return s
+	}
+	if dec, err := url.PathUnescape(s); err == nil {
+		return dec
+	}
+	if hasPrefixFold(s, "%2B") {
+		return "+" + s[3:]
 	}
 	return s
 }

@@ -35,18 +35,19 @@ func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
 			SELECT id FROM contacts WHERE id=$1 AND deleted_at IS NULL
 			UNION ALL SELECT NULL::bigint WHERE $1::bigint = 0)
 		INSERT INTO activities (contact_id, kind, call_id, direction, number, agent, subject, body, disposition,
-			at, duration_ms, created_at, outcome, queue, line, details)
-		SELECT live.id, $2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16::jsonb FROM live
+			at, duration_ms, created_at, outcome, queue, line, details, number_e164)
+		SELECT live.id, $2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16::jsonb,$17 FROM live
 		ON CONFLICT (call_id) WHERE kind = 'call' AND call_id <> '' DO UPDATE
 			-- The agent finished the wrap-up before the call's record came:
 			-- the record fills the row in.
 			SET contact_id=coalesce(activities.contact_id, excluded.contact_id), direction=excluded.direction,
-				number=excluded.number, agent=CASE WHEN excluded.agent <> '' THEN excluded.agent ELSE activities.agent END,
+				number=excluded.number, number_e164=excluded.number_e164, agent=CASE WHEN excluded.agent <> '' THEN excluded.agent ELSE activities.agent END,
 				at=excluded.at, duration_ms=excluded.duration_ms, outcome=excluded.outcome, queue=excluded.queue,
 				line=excluded.line, details=excluded.details
 			WHERE `+earlyWrapUp+`
 		RETURNING id, (xmax <> 0)`, a.ContactID, a.Kind, a.CallID, a.Direction, a.Number, a.Agent, a.Subject, a.Body,
-		a.Disposition, a.At.UTC(), a.Duration.Milliseconds(), now, a.Outcome, a.Queue, a.Line, details).Scan(&id, &merged)
+		a.Disposition, a.At.UTC(), a.Duration.Milliseconds(), now, a.Outcome, a.Queue, a.Line, details,
+		a.NumberE164).Scan(&id, &merged)
 	if err == nil && merged {
 		m, err := scanActivity(s.pool.QueryRow(ctx, `SELECT `+activityCols+` FROM activities WHERE id=$1`, id))
 		if err != nil {
@@ -86,14 +87,14 @@ func (s *Store) RecentActivities(ctx context.Context, contactID int64, limit int
 	return collectActivities(rows)
 }
 
-const activityCols = `id, coalesce(contact_id, 0), kind, call_id, direction, number, agent,
+const activityCols = `id, coalesce(contact_id, 0), kind, call_id, direction, number, number_e164, agent,
 		subject, body, disposition, at, duration_ms, created_at, outcome, queue, line, details::text, wrapup::text`
 
 func scanActivity(row pgx.Row) (*crm.Activity, error) {
 	var a crm.Activity
 	var dur int64
 	var details, wrapup *string
-	if err := row.Scan(&a.ID, &a.ContactID, &a.Kind, &a.CallID, &a.Direction, &a.Number, &a.Agent, &a.Subject,
+	if err := row.Scan(&a.ID, &a.ContactID, &a.Kind, &a.CallID, &a.Direction, &a.Number, &a.NumberE164, &a.Agent, &a.Subject,
 		&a.Body, &a.Disposition, &a.At, &dur, &a.CreatedAt, &a.Outcome, &a.Queue, &a.Line, &details, &wrapup); err != nil {
 		return nil, err
 	}

@@ -112,8 +112,7 @@ func Parse(name string, data []byte) (*Script, error) {
 		}
 		return nil, &Error{File: name, Msg: err.Error()}
 	}
-	stepLines(&root, s)
-	c := &checker{file: name, s: s}
+	c := &checker{file: name, s: s, nodes: stepNodes(&root, s)}
 	c.check()
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)
@@ -121,27 +120,68 @@ func Parse(name string, data []byte) (*Script, error) {
 	return s, nil
 }
 
-// stepLines records each step's line, for errors.
-func stepLines(root *yaml.Node, s *Script) {
+// stepNodes records each step's line, for errors, and returns the steps'
+// YAML nodes, where the lines of their parts are found.
+func stepNodes(root *yaml.Node, s *Script) map[*Step]*yaml.Node {
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
-		return
+		return nil
 	}
-	m := root.Content[0]
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == "steps" && m.Content[i+1].Kind == yaml.SequenceNode {
-			for j, n := range m.Content[i+1].Content {
-				if j < len(s.Steps) {
-					s.Steps[j].line = n.Line
-				}
-			}
+	steps := child(root.Content[0], "steps")
+	if steps == nil || steps.Kind != yaml.SequenceNode {
+		return nil
+	}
+	nodes := make(map[*Step]*yaml.Node, len(s.Steps))
+	for j, n := range steps.Content[:min(len(steps.Content), len(s.Steps))] {
+		s.Steps[j].line = n.Line
+		nodes[&s.Steps[j]] = n
+	}
+	return nodes
+}
+
+// child returns the value of key in mapping n, or nil.
+func child(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
 		}
 	}
+	return nil
+}
+
+// item returns the i-th element of sequence n, or nil.
+func item(n *yaml.Node, i int) *yaml.Node {
+	if n == nil || n.Kind != yaml.SequenceNode || i >= len(n.Content) {
+		return nil
+	}
+	return n.Content[i]
 }
 
 type checker struct {
-	file string
-	s    *Script
-	errs []error
+	file  string
+	s     *Script
+	nodes map[*Step]*yaml.Node
+	errs  []error
+}
+
+// line is the line of the node at path under step st (keys, or sequence
+// indexes as ints), or the step's own line when the path is not there.
+func (c *checker) line(st *Step, path ...any) int {
+	n := c.nodes[st]
+	for _, p := range path {
+		switch p := p.(type) {
+		case string:
+			n = child(n, p)
+		case int:
+			n = item(n, p)
+		}
+	}
+	if n == nil {
+		return st.line
+	}
+	return n.Line
 }
 
 func (c *checker) bad(line int, format string, args ...any) {
@@ -215,6 +255,7 @@ func (c *checker) step(st *Step) {
 		return
 	}
 	c.text(st.line, "step "+quote(st.ID), st.Say)
+	c.selfLoops(st)
 	switch {
 	case st.Question != nil:
 		c.question(st)
@@ -251,6 +292,23 @@ func (c *checker) step(st *Step) {
 	}
 }
 
+// selfLoops reports a step that leads to itself, at the line that says so.
+// The loop check over the whole script finds it too, but only once
+// everything else is right and only from the start: this names it always.
+func (c *checker) selfLoops(st *Step) {
+	for i, r := range st.Branch {
+		if r.Goto == st.ID {
+			c.bad(c.line(st, "branch", i, "goto"), "step %q leads to itself: goto %q", st.ID, r.Goto)
+		}
+	}
+	if st.Else == st.ID {
+		c.bad(c.line(st, "else"), "step %q leads to itself: else %q", st.ID, st.Else)
+	}
+	if st.Next == st.ID {
+		c.bad(c.line(st, "next"), "step %q leads to itself: next %q", st.ID, st.Next)
+	}
+}
+
 func (c *checker) question(st *Step) {
 	q := st.Question
 	c.text(st.line, "step "+quote(st.ID), q.Text)
@@ -261,6 +319,13 @@ func (c *checker) question(st *Step) {
 	case Single, Multi:
 		if len(q.Options) < 2 {
 			c.bad(st.line, "step %q: a %s question needs at least two options", st.ID, q.Type)
+		}
+		// An option twice is one the agent cannot tell apart, and whose
+		// label and score are one.
+		for i, opt := range q.Options {
+			if slices.Index(q.Options, opt) < i {
+				c.bad(c.line(st, "question", "options", i), "step %q: option %q is listed twice", st.ID, opt)
+			}
 		}
 	case YesNo, Text, Date:
 	case Number:

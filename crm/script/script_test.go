@@ -195,6 +195,20 @@ func TestBadScriptsNameFileAndLine(t *testing.T) {
 		{"unreached", good + "  - id: c\n    say: lonely\n    next: b\n", `unreached.yaml:11: step "c" is never reached`},
 		{"bad-field", strings.Replace(good, "    say: hello\n    next: b", "    branch:\n      - if: {field: customer.salary, gte: 1}\n        goto: b\n    else: b", 1), `unknown field "customer.salary"`},
 		{"bad-type", strings.Replace(good, "    say: hello", "    question: {text: q, type: colour}", 1), `type "colour" is not`},
+		// A step that leads to itself is named at the line that says so,
+		// reached from the start or not, whatever else is wrong.
+		{"self-next", good + "  - id: c\n    say: again\n    next: c\n", `self-next.yaml:13: step "c" leads to itself: next "c"`},
+		{"self-goto", strings.Replace(good, "    say: hello\n    next: b", "    branch:\n      - if: {score: true, gte: 1}\n        goto: b\n"+
+			"      - if: {score: true, lte: 0}\n        goto: a\n    else: b", 1), `self-goto.yaml:11: step "a" leads to itself: goto "a"`},
+		{"self-else", strings.Replace(good, "    say: hello\n    next: b", "    branch:\n      - if: {score: true, gte: 1}\n        goto: b\n    else: a", 1),
+			`self-else.yaml:10: step "a" leads to itself: else "a"`},
+		{"self-and-more", strings.Replace(good+"  - id: c\n    say: again\n    next: c\n", "say: hello", "say: hello {{customer.password}}", 1),
+			`self-and-more.yaml:13: step "c" leads to itself`},
+		// An option listed twice, at the line of the second.
+		{"dup-option", strings.Replace(good, "    say: hello", "    question:\n      text: q\n      type: single\n      options:\n        - x\n        - y\n        - x", 1),
+			`dup-option.yaml:13: step "a": option "x" is listed twice`},
+		{"dup-option-flow", strings.Replace(good, "    say: hello", "    question: {text: q, type: multi, options: [x, y, y]}", 1),
+			`dup-option-flow.yaml:7: step "a": option "y" is listed twice`},
 	} {
 		_, err := script.Parse(tc.name+".yaml", []byte(tc.yaml))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

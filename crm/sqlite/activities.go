@@ -16,8 +16,8 @@ import (
 var _ crm.ActivityStore = (*Store)(nil)
 
 const (
-	activityCols = `id, coalesce(contact_id, 0), kind, call_id, direction, number, agent, subject, body, disposition, at,
-		duration_ms, created_at, outcome, queue, line, details, wrapup`
+	activityCols = `id, coalesce(contact_id, 0), kind, call_id, direction, number, number_e164, agent, subject, body,
+		disposition, at, duration_ms, created_at, outcome, queue, line, details, wrapup`
 	taskCols = `id, contact_id, title, due_at, assignee, created_at, call_id`
 )
 
@@ -52,8 +52,8 @@ func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
 			// The agent finished the wrap-up before the call's record came:
 			// the record fills the row in.
 			if _, err := tx.ExecContext(ctx, `UPDATE activities SET contact_id=coalesce(contact_id, ?), direction=?,
-				number=?, agent=CASE WHEN ? <> '' THEN ? ELSE agent END, at=?, duration_ms=?, outcome=?, queue=?,
-				line=?, details=? WHERE id=?`, contact, a.Direction, a.Number, a.Agent, a.Agent, ms(a.At),
+				number=?, number_e164=?, agent=CASE WHEN ? <> '' THEN ? ELSE agent END, at=?, duration_ms=?, outcome=?,
+				queue=?, line=?, details=? WHERE id=?`, contact, a.Direction, a.Number, a.NumberE164, a.Agent, a.Agent, ms(a.At),
 				a.Duration.Milliseconds(), a.Outcome, a.Queue, a.Line, details, id); err != nil {
 				return fmt.Errorf("add activity: %w", err)
 			}
@@ -74,10 +74,10 @@ func (s *Store) AddActivity(ctx context.Context, a *crm.Activity) error {
 			return fmt.Errorf("add activity: %w", err)
 		}
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO activities (contact_id, kind, call_id, direction, number, agent,
-		subject, body, disposition, at, duration_ms, created_at, outcome, queue, line, details)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		contact, a.Kind, a.CallID, a.Direction, a.Number, a.Agent, a.Subject, a.Body, a.Disposition,
+	res, err := tx.ExecContext(ctx, `INSERT INTO activities (contact_id, kind, call_id, direction, number, number_e164,
+		agent, subject, body, disposition, at, duration_ms, created_at, outcome, queue, line, details)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		contact, a.Kind, a.CallID, a.Direction, a.Number, a.NumberE164, a.Agent, a.Subject, a.Body, a.Disposition,
 		ms(a.At), a.Duration.Milliseconds(), ms(now), a.Outcome, a.Queue, a.Line, details)
 	if err != nil {
 		return fmt.Errorf("add activity: %w", err)
@@ -126,7 +126,7 @@ func scanActivity(row interface{ Scan(...any) error }) (*crm.Activity, error) {
 	var a crm.Activity
 	var at, dur, created int64
 	var details, wrapup sql.NullString
-	if err := row.Scan(&a.ID, &a.ContactID, &a.Kind, &a.CallID, &a.Direction, &a.Number, &a.Agent, &a.Subject,
+	if err := row.Scan(&a.ID, &a.ContactID, &a.Kind, &a.CallID, &a.Direction, &a.Number, &a.NumberE164, &a.Agent, &a.Subject,
 		&a.Body, &a.Disposition, &at, &dur, &created, &a.Outcome, &a.Queue, &a.Line, &details, &wrapup); err != nil {
 		return nil, err
 	}

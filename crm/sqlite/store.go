@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -46,7 +47,14 @@ var _ crm.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database file at path. It does not
 // migrate: call Migrate.
+//
+// The file holds password hashes and every customer: it is created, or
+// narrowed, to 0600 (owner only), and so are its -wal and -shm files, which
+// SQLite creates with the database file's mode. The folder is the caller's.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if err := ownerOnly(path); err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
 		"&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	// The writer gets a large page cache: bulk imports touch index pages at
@@ -89,6 +97,36 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.stopCkpt = cancel
 	go s.checkpoints(bg)
 	return s, nil
+}
+
+// FileMode is the mode of the database file and of its -wal and -shm files.
+const FileMode fs.FileMode = 0o600
+
+// ownerOnly creates the database file with FileMode, or narrows an existing
+// one (and its -wal and -shm files, left by an earlier run) to it.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, FileMode)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&^FileMode != 0 {
+			if err := os.Chmod(p, FileMode); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // checkpoints runs a passive checkpoint every few hundred milliseconds: it

@@ -16,6 +16,22 @@ import (
 	"sync"
 )
 
+// FileMode is the outbox file's mode: what waits in it are customers' calls
+// and agents' notes, for the owner's eyes only.
+const FileMode os.FileMode = 0o600
+
+// ownerOnly narrows f to FileMode if an earlier version left it wider.
+func ownerOnly(f *os.File) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&^FileMode != 0 {
+		return f.Chmod(FileMode)
+	}
+	return nil
+}
+
 // Outbox is a durable queue of T, one JSON line each.
 type Outbox[T any] struct {
 	path    string
@@ -27,8 +43,12 @@ type Outbox[T any] struct {
 // Open opens (creating if needed) the outbox file and reads what an
 // earlier run left in it.
 func Open[T any](path string) (*Outbox[T], error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, FileMode)
 	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	if err := ownerOnly(f); err != nil {
+		f.Close()
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	o := &Outbox[T]{path: path, f: f}
@@ -125,8 +145,14 @@ func (o *Outbox[T]) Flush(ctx context.Context, apply func(context.Context, T) er
 // rewrite replaces the file with what still waits, atomically.
 func (o *Outbox[T]) rewrite() error {
 	tmp := o.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, FileMode)
+	if err == nil {
+		err = ownerOnly(f) // a file left by a crash keeps its mode
+	}
 	if err != nil {
+		if f != nil {
+			f.Close()
+		}
 		return fmt.Errorf("outbox: %w", err)
 	}
 	w := bufio.NewWriter(f)
@@ -147,7 +173,7 @@ func (o *Outbox[T]) rewrite() error {
 		return fmt.Errorf("outbox: %w", err)
 	}
 	o.f.Close()
-	o.f, err = os.OpenFile(o.path, os.O_RDWR|os.O_APPEND, 0o600)
+	o.f, err = os.OpenFile(o.path, os.O_RDWR|os.O_APPEND, FileMode)
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 
 	"github.com/tamas-cc/tamas/internal/outbox"
@@ -82,4 +83,57 @@ func TestTornLastLine(t *testing.T) {
 		t.Fatalf("after appending past a torn line: %d (%v)", o.Len(), err)
 	}
 	o.Close()
+}
+
+// What waits is customers' data: the file is the owner's alone, including
+// one an earlier version left readable and the rewrite after a flush, even
+// over a temporary file a crash left behind.
+func TestFileIsOwnerOnly(t *testing.T) {
+	defer syscall.Umask(syscall.Umask(0o022))
+	dir := t.TempDir()
+	mode := func(p string) os.FileMode {
+		t.Helper()
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode().Perm()
+	}
+	fresh := filepath.Join(dir, "fresh.jsonl")
+	o, err := outbox.Open[change](fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Close()
+	if m := mode(fresh); m != 0o600 {
+		t.Errorf("new outbox: mode %v", m)
+	}
+
+	old := filepath.Join(dir, "old.jsonl")
+	if err := os.WriteFile(old, []byte("{\"n\":1}\n{\"n\":2}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(old+".tmp", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o, err = outbox.Open[change](old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	if m := mode(old); m != 0o600 {
+		t.Errorf("outbox left readable by an earlier run: mode %v", m)
+	}
+	stop := errors.New("stop")
+	if n, err := o.Flush(context.Background(), func(_ context.Context, c change) error {
+		if c.N == 2 {
+			return stop
+		}
+		return nil
+	}); n != 1 || !errors.Is(err, stop) {
+		t.Fatalf("flush = %d, %v", n, err)
+	}
+	if m := mode(old); m != 0o600 {
+		t.Errorf("outbox rewritten after a flush: mode %v", m)
+	}
 }

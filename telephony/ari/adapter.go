@@ -11,6 +11,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -69,7 +70,9 @@ var handledTypes = []string{
 //     filter to the types it handles (most of a call's traffic is
 //     ChannelVarset, which it does not), then resynchronises: if Asterisk
 //     restarted, every tracked call ended "lost"; otherwise tracked calls
-//     no longer in the application end "lost", those still there are
+//     no longer in the application end "lost" — as of the moment the
+//     connection dropped, the last they were known to exist, not the
+//     reconnection — those still there are
 //     resumed, and callers that arrived meanwhile — left waiting in Stasis
 //     with no application connected — are adopted as new calls, or hung up
 //     (Config.Orphans).
@@ -103,6 +106,12 @@ type Adapter struct {
 	dedupe       dedupe
 	buf          bytes.Buffer
 	typeCounters map[string]prometheus.Counter
+	// heard is when Asterisk was last heard from (a frame or a pong);
+	// droppedAt when the last connection was found dropped, or, if it fell
+	// silent, when it was last heard. Both run on Asterisk's side only as
+	// far as this clock can tell.
+	heard     time.Time
+	droppedAt time.Time
 
 	mu        sync.Mutex
 	calls     map[string]*callState
@@ -300,13 +309,22 @@ func (a *Adapter) connectOnce(ctx context.Context) (established bool, err error)
 	a.log.Info("ari: connected", "url", a.cfg.URL, "application", a.cfg.Application, "asterisk", version)
 
 	silence := 2 * a.cfg.PingInterval
-	_ = conn.SetReadDeadline(time.Now().Add(silence))
+	a.heard = time.Now()
+	_ = conn.SetReadDeadline(a.heard.Add(silence))
 	conn.SetPongHandler(func(string) error {
-		return conn.SetReadDeadline(time.Now().Add(silence))
+		a.heard = time.Now()
+		return conn.SetReadDeadline(a.heard.Add(silence))
 	})
 	conn.SetReadLimit(16 << 20)
 	pinging.Go(func() { a.ping(sctx, conn) })
-	return true, a.read(conn, silence)
+	err = a.read(conn, silence)
+	// Calls that end while no connection is up are ended by the next
+	// resync as of this moment, the last one they were known to exist.
+	a.droppedAt = time.Now()
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		a.droppedAt = a.heard
+	}
+	return true, err
 }
 
 // ping keeps a silent connection proven alive.
@@ -337,12 +355,13 @@ func (a *Adapter) read(conn *websocket.Conn, silence time.Duration) error {
 		if _, err := a.buf.ReadFrom(r); err != nil {
 			return err
 		}
-		_ = conn.SetReadDeadline(time.Now().Add(silence))
+		a.heard = time.Now()
+		_ = conn.SetReadDeadline(a.heard.Add(silence))
 		if kind != websocket.TextMessage {
 			a.decodeError("binary_frame", "", a.buf.Bytes())
 			continue
 		}
-		if a.handleFrame(a.buf.Bytes(), time.Now()) {
+		if a.handleFrame(a.buf.Bytes(), a.heard) {
 			return ErrApplicationReplaced
 		}
 	}

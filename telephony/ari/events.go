@@ -27,6 +27,7 @@ type callState struct {
 	done     chan struct{} // closed at Ended
 	bridge   string
 	before   telephony.State // state before Held
+	lastAt   time.Time       // of the last event emitted
 
 	hangupRequested bool
 	hangupCause     string // from the last hangup request that was not soft
@@ -205,6 +206,9 @@ func (a *Adapter) isInternal(id string) bool {
 // Call with a.mu held: the lock orders the events of each call.
 func (a *Adapter) emit(cs *callState, typ telephony.EventType, at time.Time, set func(*telephony.Event)) {
 	ev := telephony.Event{Type: typ, At: at, Call: cs.call}
+	if at.After(cs.lastAt) {
+		cs.lastAt = at
+	}
 	if set != nil {
 		set(&ev)
 	}
@@ -746,7 +750,10 @@ func (a *Adapter) resync(ctx context.Context) (string, error) {
 		a.m.restarts.Inc()
 		a.log.Warn("ari: Asterisk restarted while disconnected: its calls are gone",
 			"entity_id", info.System.EntityID, "startup_time", info.Status.StartupTime, "calls", len(a.calls))
-		a.endAll(time.Now(), telephony.CauseLost)
+		for _, cs := range a.sortedCalls() {
+			a.m.lost.Inc()
+			a.end(cs, a.lostAt(cs), telephony.CauseLost, 0)
+		}
 	}
 	a.mu.Unlock()
 
@@ -799,7 +806,7 @@ func (a *Adapter) resync(ctx context.Context) (string, error) {
 		if !inApp[cs.call.ID] && !cs.pending {
 			lost++
 			a.m.lost.Inc()
-			a.end(cs, now, telephony.CauseLost, 0)
+			a.end(cs, a.lostAt(cs), telephony.CauseLost, 0)
 		}
 	}
 	for id, ready := range a.internal {
@@ -867,6 +874,24 @@ func (a *Adapter) resync(ctx context.Context) (string, error) {
 			"adopted", adopted, "orphans_hung_up", len(orphans))
 	}
 	return info.System.Version, nil
+}
+
+// lostAt is when a call that vanished while the adapter was away was last
+// known to exist: when the connection dropped (Asterisk reports every end
+// while connected), not when it came back; never before the call's own last
+// event, nor before it started (a call originated while disconnected).
+// Call with a.mu held.
+func (a *Adapter) lostAt(cs *callState) time.Time {
+	at := a.droppedAt
+	for _, t := range []time.Time{cs.lastAt, cs.call.StartedAt} {
+		if t.After(at) {
+			at = t
+		}
+	}
+	if at.IsZero() {
+		return time.Now()
+	}
+	return at
 }
 
 // resume brings a tracked call up to date with its channel after a

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tamas-cc/tamas/crm/phone"
 	"github.com/tamas-cc/tamas/telephony"
 )
 
@@ -66,6 +67,49 @@ func TestBadCallerIdentity(t *testing.T) {
 	}
 	if !strings.Contains(h.logs.String(), "bad caller identity from Asterisk") {
 		t.Error("bad identity not logged")
+	}
+}
+
+// Asterisk passes a percent-encoded SIP user on decoded: a caller typing
+// Persian or Arabic-Indic digits arrives with them, sometimes with the
+// zero-width space a right-to-left editor left inside. The number is kept
+// (not "withheld") and reads as the same E.164 the REST lookup finds.
+func TestEasternDigitsCallerNumber(t *testing.T) {
+	h := start(t, nil)
+	h.send(evStasisStart("fa", "Ring", "مشتری", "۰۹۱۲۱۲۳۴۵۶۷", []string{"18005550100"}))
+	h.send(evStasisStart("ar", "Ring", "", "٠٩١٢١٢٣٤٥٦٧", []string{"١٨٠٠٥٥٥٠١٠٠"}))
+	h.send(evStasisStart("zw", "Ring", "", "۰۹۱۲\u200b۱۲۳\u200f۴۵۶۷\u200b", []string{"18005550100"}))
+	h.send(evStasisStart("zwonly", "Ring", "", "\u200b\u200e", []string{"18005550100"}))
+	evs := h.settle()
+	if len(evs) != 4 {
+		t.Fatalf("events:\n%s", describe(evs))
+	}
+	norm, err := phone.New("IR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []struct{ number, dnis string }{
+		{"۰۹۱۲۱۲۳۴۵۶۷", "18005550100"},
+		{"٠٩١٢١٢٣٤٥٦٧", "١٨٠٠٥٥٥٠١٠٠"},
+		{"۰۹۱۲۱۲۳۴۵۶۷", "18005550100"},
+	} {
+		c := evs[i].Call
+		if c.Caller.Number != want.number || c.DNIS != want.dnis {
+			t.Errorf("%s: number %q dnis %q, want %q %q", c.ID, c.Caller.Number, c.DNIS, want.number, want.dnis)
+		}
+		if got := norm.Parse(c.Caller.Number).E164; got != "+989121234567" {
+			t.Errorf("%s: %q reads as %q", c.ID, c.Caller.Number, got)
+		}
+	}
+	if n := evs[3].Call.Caller.Number; n != "" {
+		t.Errorf("a number of format characters only = %q", n)
+	}
+	for _, kind := range []string{problemNumberChars, problemNumberTooLong, problemInvalidUTF8, problemNotNumeric} {
+		for _, field := range []string{"caller_number", "dnis"} {
+			if n := h.metric("tamas_ari_identity_problems_total", "field", field, "kind", kind); n != 0 {
+				t.Errorf("%s/%s = %v, want 0", field, kind, n)
+			}
+		}
 	}
 }
 

@@ -91,6 +91,78 @@ func TestCutMidCallLost(t *testing.T) {
 	}
 }
 
+// A call lost in an outage ends when it was last known to exist — when the
+// connection dropped — not when the adapter came back to find it gone.
+func TestLostCallEndsWhenTheConnectionDropped(t *testing.T) {
+	// The adapter stays away at least 200 ms (backoff draws from the upper
+	// half of the delay).
+	h := start(t, func(c *Config) { c.ReconnectMin, c.ReconnectMax = 400*time.Millisecond, 400*time.Millisecond })
+	tr := loadTranscript(t, "inbound_sip_call")
+	const id = "1795328539.0"
+	h.send(tr.FramesUntil(9)...)
+	h.waitEvents(2)
+	h.srv.RemoveChannel(id)
+	beforeDrop := time.Now()
+	h.srv.Drop()
+	afterDrop := time.Now()
+	h.waitConnected(2)
+	back := time.Now()
+	evs := h.waitUntil("Ended", func(evs []telephony.Event) bool { return hasEvent(evs, telephony.Ended, id) })
+	end := evs[len(evs)-1]
+	if end.Type != telephony.Ended || end.Cause != telephony.CauseLost {
+		t.Fatalf("events:\n%s", describe(evs))
+	}
+	// The read fails a moment after the cut; well before the reconnection.
+	if end.At.Before(beforeDrop) || end.At.After(afterDrop.Add(100*time.Millisecond)) || back.Sub(end.At) < 150*time.Millisecond {
+		t.Errorf("lost call ended at %v; dropped between %v and %v, back at %v", end.At.Format(time.StampMicro),
+			beforeDrop.Format(time.StampMicro), afterDrop.Format(time.StampMicro), back.Format(time.StampMicro))
+	}
+	if !end.Call.EndedAt.Equal(end.At) {
+		t.Errorf("call EndedAt %v, event At %v", end.Call.EndedAt, end.At)
+	}
+
+	// Asterisk restarts while the adapter is away: its calls end as of the
+	// drop too.
+	h.liveCall("r1")
+	beforeDrop = time.Now()
+	h.srv.Restart("02:fc:00:00:00:98")
+	afterDrop = time.Now()
+	h.waitConnected(3)
+	back = time.Now()
+	evs = h.waitUntil("Ended", func(evs []telephony.Event) bool { return hasEvent(evs, telephony.Ended, "r1") })
+	end = evs[len(evs)-1]
+	if end.Call.ID != "r1" || end.At.Before(beforeDrop) || end.At.After(afterDrop.Add(100*time.Millisecond)) ||
+		back.Sub(end.At) < 150*time.Millisecond {
+		t.Errorf("call of the restarted Asterisk ended at %v; dropped between %v and %v, back at %v",
+			end.At.Format(time.StampMicro), beforeDrop.Format(time.StampMicro), afterDrop.Format(time.StampMicro),
+			back.Format(time.StampMicro))
+	}
+}
+
+// When the connection falls silent, the adapter notices only after
+// 2×PingInterval without a frame or a pong; a call lost meanwhile ends when
+// Asterisk was last heard from, not when the silence was noticed.
+func TestLostCallEndsWhenAsteriskWasLastHeard(t *testing.T) {
+	h := start(t, func(c *Config) { c.PingInterval = 100 * time.Millisecond })
+	h.liveCall("quiet")
+	h.srv.RemoveChannel("quiet")
+	muted := time.Now()
+	h.srv.Mute()
+	h.waitConnected(2)
+	noticed := time.Now()
+	evs := h.waitUntil("Ended", func(evs []telephony.Event) bool { return hasEvent(evs, telephony.Ended, "quiet") })
+	end := evs[len(evs)-1]
+	// The last pong came at most one ping interval before the mute.
+	if end.Type != telephony.Ended || end.Cause != telephony.CauseLost ||
+		end.At.After(muted.Add(50*time.Millisecond)) || end.At.Before(muted.Add(-250*time.Millisecond)) {
+		t.Errorf("lost call ended at %v; muted at %v, silence noticed by %v", end.At.Format(time.StampMicro),
+			muted.Format(time.StampMicro), noticed.Format(time.StampMicro))
+	}
+	if noticed.Sub(muted) < 100*time.Millisecond {
+		t.Errorf("silence noticed %v after the mute, sooner than 2×PingInterval allows", noticed.Sub(muted))
+	}
+}
+
 // orphan is a caller that entered the application while no adapter was
 // connected: stuck in Stasis, waiting.
 const orphan = `{"id":"1795328600.7","name":"PJSIP/trunk-00000007","state":"Up","protocol_id":"",

@@ -63,6 +63,8 @@ func FuzzHandleFrame(f *testing.F) {
 		evStasisStart("c1", "Ring", "Evil\u202eeman\x07<b>"+strings.Repeat("é", 200), strings.Repeat("1", 100), []string{"18005550100"}),
 		evStasisStart("c2", "Ring", " \t", `12" onmouseover="x`, []string{"\x00sales"}),
 		evStasisStart("c3", "Down", "", "+1 (415) 555-0123", nil),
+		evStasisStart("c4", "Ring", "", "۰۹۱۲\u200b۱۲۳\u202e۴۵۶۷", []string{"١٨٠٠٥٥٥٠١٠٠"}),
+		evStasisStart("c5", "Ring", "", "\u200b"+strings.Repeat("۹", 40), []string{"\u2066"}),
 		evChannel("ChannelStateChange", "c3", "Ringing", nil),
 		evChannel("ChannelStateChange", "c3", "Up", nil),
 		evChannel("ChannelStateChange", "c3", "Ringing", nil),
@@ -287,8 +289,12 @@ func checkNumber(t *testing.T, what, s string, max int) {
 	if !utf8.ValidString(s) || len(s) > max || s != strings.TrimSpace(s) {
 		t.Fatalf("unsafe %s %q", what, s)
 	}
+	// Number characters: ASCII ones, and the Persian (U+06F0–U+06F9) and
+	// Arabic-Indic (U+0660–U+0669) digits crm/phone reads; never a control,
+	// format or bidirectional character.
 	for _, r := range s {
 		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' ||
+			r >= 0x06F0 && r <= 0x06F9 || r >= 0x0660 && r <= 0x0669 ||
 			strings.ContainsRune("+*#.-_()~!$&'=,;?/", r)) {
 			t.Fatalf("%s %q holds %q", what, s, r)
 		}

@@ -264,7 +264,11 @@ type problem struct {
 
 // cleanNumber checks a caller number (or DNIS). A number that is too long
 // or holds characters no number or SIP user has is dropped: it cannot be
-// matched to anyone and may be an attack.
+// matched to anyone and may be an attack. Persian and Arabic-Indic digits
+// are number characters (Asterisk passes a percent-encoded SIP user on
+// decoded, and crm/phone reads them); invisible format characters such as
+// a zero-width space or a directional mark, which right-to-left editors put
+// into numbers, carry no meaning and are removed.
 func cleanNumber(field, s string, maxLen int, probs []problem) (string, []problem) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -273,16 +277,44 @@ func cleanNumber(field, s string, maxLen int, probs []problem) (string, []proble
 	if !utf8.ValidString(s) {
 		return "", append(probs, problem{field, problemInvalidUTF8, short(s)})
 	}
+	if strings.ContainsFunc(s, isFormat) {
+		s = strings.TrimSpace(strings.Map(func(r rune) rune {
+			if isFormat(r) {
+				return -1
+			}
+			return r
+		}, s))
+		if s == "" {
+			return "", probs
+		}
+	}
 	if len(s) > maxLen {
 		return "", append(probs, problem{field, problemNumberTooLong, short(s)})
 	}
 	for _, r := range s {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' ||
-			strings.ContainsRune("+*#.-_()~!$&'=,;?/", r)) {
+		if !isNumberRune(r) {
 			return "", append(probs, problem{field, problemNumberChars, short(s)})
 		}
 	}
 	return s, probs
+}
+
+// isNumberRune reports what a number or SIP user is made of.
+func isNumberRune(r rune) bool {
+	return r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' ||
+		isEasternDigit(r) || strings.ContainsRune("+*#.-_()~!$&'=,;?/", r)
+}
+
+// isEasternDigit reports Persian (U+06F0–U+06F9) and Arabic-Indic
+// (U+0660–U+0669) digits.
+func isEasternDigit(r rune) bool {
+	return r >= '\u06F0' && r <= '\u06F9' || r >= '\u0660' && r <= '\u0669'
+}
+
+// isFormat reports invisible format characters (Unicode category Cf: zero-
+// width spaces and joiners, directional marks, embeddings and overrides).
+func isFormat(r rune) bool {
+	return r >= 0x80 && unicode.Is(unicode.Cf, r)
 }
 
 // cleanName repairs a display name: invalid bytes and control or
@@ -334,9 +366,8 @@ func isNumeric(s string) bool {
 	if s == "" {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || i == 0 && c == '+') {
+	for i, r := range s {
+		if !(r >= '0' && r <= '9' || isEasternDigit(r) || i == 0 && r == '+') {
 			return false
 		}
 	}

@@ -39,7 +39,7 @@ const (
 	ProblemBadAddress ProblemKind = "bad_address"
 	// ProblemScheme: the URI is neither sip, sips nor tel.
 	ProblemScheme ProblemKind = "unsupported_scheme"
-	// ProblemNumberTooLong: more than MaxNumberLen bytes.
+	// ProblemNumberTooLong: more than MaxNumberLen bytes, percent-decoded.
 	ProblemNumberTooLong ProblemKind = "number_too_long"
 	// ProblemNumberChars: characters no telephone number or SIP user has
 	// (spaces, quotes, markup, control characters, bad %-escapes).
@@ -214,7 +214,10 @@ func (id *Identity) uriNumber(header string, u *sipmsg.Uri) string {
 		id.add(header, ProblemInvalidUTF8, user)
 		return ""
 	}
-	if len(user) > MaxNumberLen {
+	// The limit is on the number, not on its encoding: a Persian digit is
+	// six bytes percent-encoded, two decoded. No encoding is more than three
+	// times its decoded length, so longer input is refused undecoded.
+	if len(user) > 3*MaxNumberLen {
 		id.add(header, ProblemNumberTooLong, user)
 		return ""
 	}
@@ -225,6 +228,23 @@ func (id *Identity) uriNumber(header string, u *sipmsg.Uri) string {
 			return ""
 		}
 		user = dec
+	}
+	// Invisible format characters (a zero-width space, directional marks)
+	// that right-to-left editors put into numbers carry no meaning.
+	if strings.ContainsFunc(user, isFormat) {
+		user = strings.Map(func(r rune) rune {
+			if isFormat(r) {
+				return -1
+			}
+			return r
+		}, user)
+		if user == "" {
+			return ""
+		}
+	}
+	if len(user) > MaxNumberLen {
+		id.add(header, ProblemNumberTooLong, user)
+		return ""
 	}
 	if !numberChars(user) {
 		id.add(header, ProblemNumberChars, user)
@@ -250,6 +270,12 @@ func numberChars(s string) bool {
 		}
 	}
 	return true
+}
+
+// isFormat reports invisible format characters (Unicode category Cf: zero-
+// width spaces and joiners, directional marks, embeddings and overrides).
+func isFormat(r rune) bool {
+	return r >= utf8.RuneSelf && unicode.Is(unicode.Cf, r)
 }
 
 // isPhoneNumber reports whether s is an optional + followed by digits (any

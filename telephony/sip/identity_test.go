@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -222,6 +223,40 @@ func TestCallerIdentity(t *testing.T) {
 			want:    telephony.Party{Name: "علی رضایی", Number: "۰۹۱۲۱۲۳۴۵۶۷"}, source: HeaderFrom,
 		},
 		{
+			// Each Persian digit is six bytes percent-encoded: 66 in all,
+			// over MaxNumberLen before decoding, 22 after.
+			name:    "percent-encoded Persian digits",
+			headers: []string{`From: "علی" <sip:` + url.PathEscape("۰۹۱۲۱۲۳۴۵۶۷") + `@pbx>;tag=1`},
+			want:    telephony.Party{Name: "علی", Number: "۰۹۱۲۱۲۳۴۵۶۷"}, source: HeaderFrom,
+		},
+		{
+			name:    "percent-encoded Arabic-Indic digits",
+			headers: []string{`From: <sip:` + url.PathEscape("+٩٨٩١٢١٢٣٤٥٦٧") + `@pbx>;tag=1`},
+			want:    telephony.Party{Number: "+٩٨٩١٢١٢٣٤٥٦٧"}, source: HeaderFrom,
+		},
+		{
+			name:    "zero-width space and directional mark inside a number",
+			headers: []string{"From: <sip:0912​123%E2%80%8B4567‏@pbx>;tag=1"},
+			want:    telephony.Party{Number: "09121234567"}, source: HeaderFrom,
+		},
+		{
+			name:    "format characters only",
+			headers: []string{`From: "Z" <sip:%E2%80%8B%E2%80%8F@pbx>;tag=1`},
+			want:    telephony.Party{Name: "Z"},
+		},
+		{
+			name:    "too long once decoded",
+			headers: []string{`From: "L" <sip:` + url.PathEscape(strings.Repeat("۹", MaxNumberLen/2+1)) + `@pbx>;tag=1`},
+			want:    telephony.Party{Name: "L"},
+			kinds:   []ProblemKind{ProblemNumberTooLong},
+		},
+		{
+			name:    "too long to decode",
+			headers: []string{`From: "L" <sip:` + strings.Repeat("%31", MaxNumberLen+1) + `@pbx>;tag=1`},
+			want:    telephony.Party{Name: "L"},
+			kinds:   []ProblemKind{ProblemNumberTooLong},
+		},
+		{
 			name:    "long name cut",
 			headers: []string{`From: "` + strings.Repeat("n", 300) + `" <sip:1000@pbx>;tag=1`},
 			want:    telephony.Party{Name: strings.Repeat("n", MaxNameLen), Number: "1000"}, source: HeaderFrom,
@@ -282,6 +317,7 @@ func TestDialledNumber(t *testing.T) {
 		{"sip:tamas.example.com", "To: <sip:4001@pbx>", "4001", nil},
 		{"sip:sales@tamas", "", "sales", []ProblemKind{ProblemNotNumeric}},
 		{"sip:" + strings.Repeat("1", 200) + "@tamas", "To: <sip:4001@pbx>", "4001", []ProblemKind{ProblemNumberTooLong}},
+		{"sip:" + url.PathEscape("۱۸۰۰۵۵۵۰۱۰۰") + "@tamas", "", "۱۸۰۰۵۵۵۰۱۰۰", nil},
 	}
 	for _, tt := range tests {
 		var hs []string
@@ -315,6 +351,8 @@ func FuzzCallerIdentity(f *testing.F) {
 		"\"\xff\xfe\" <sip:1@h>",
 		`"a\"b" <sip:1@h>, <tel:+2>`,
 		`"\u202Eevil" <sips:12@h>;party=calling`,
+		`<sip:%DB%B0%DB%B9%DB%B1%DB%B2%DB%B1%DB%B2%DB%B3%DB%B4%DB%B5%DB%B6%DB%B7@pbx>`,
+		"<sip:\u06F0\u06F9\u200b%E2%80%8B%E2%80%AE12@pbx>",
 	} {
 		f.Add(s, s, true)
 	}
@@ -337,6 +375,11 @@ func FuzzCallerIdentity(f *testing.F) {
 		n, name := id.Caller.Number, id.Caller.Name
 		if !utf8.ValidString(n) || len(n) > MaxNumberLen || !numberChars(n) {
 			t.Errorf("unsafe number %q", n)
+		}
+		for _, r := range n {
+			if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.IsSpace(r) {
+				t.Errorf("control, format or space character %U in number %q", r, n)
+			}
 		}
 		if !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxNameLen {
 			t.Errorf("unsafe name %q", name)

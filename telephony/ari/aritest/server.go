@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -56,8 +57,9 @@ var ErrNotConnected = errors.New("aritest: no websocket client connected")
 //     GET /channels and GET /applications/{app} show what a resync would
 //     find, and a request on a channel the server does not know gets 404
 //     "Channel not found" (400 from bridges/addChannel), as from Asterisk.
-//   - Faults on demand: Drop cuts the websocket, Restart forgets every
-//     channel and changes the start time, SetLatency slows every REST
+//   - Faults on demand: Drop cuts the websocket, Mute leaves it open but
+//     answers no more pings (a network that went silent), Restart forgets
+//     every channel and changes the start time, SetLatency slows every REST
 //     answer, SendRaw and SendBinary write any bytes at all.
 //
 // REST routes whose answer depends on the request (originate, snoop,
@@ -107,6 +109,7 @@ type conn struct {
 	app      string
 	wmu      sync.Mutex
 	replaced bool
+	muted    atomic.Bool
 }
 
 // RecordedEntityID is the entity id of the Asterisk the transcripts came
@@ -319,6 +322,17 @@ func (s *Server) Drop() {
 	}
 }
 
+// Mute makes the current websocket go silent, as a network path that stops
+// carrying packets: it stays open, but pings go unanswered, so the client
+// has to notice the silence.
+func (s *Server) Mute() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.current != nil {
+		s.current.muted.Store(true)
+	}
+}
+
 // Restart imitates an Asterisk restart: every channel and bridge is gone,
 // the start time (and the entity id, when newEntityID is not empty)
 // changes, the event filter resets and the websocket is cut.
@@ -507,6 +521,16 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &conn{ws: ws, app: app}
+	ws.SetPingHandler(func(data string) error {
+		if c.muted.Load() {
+			return nil
+		}
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+			return err
+		}
+		return nil
+	})
 	s.mu.Lock()
 	old := s.current
 	s.current = c
