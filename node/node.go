@@ -72,7 +72,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		ac := ari.DefaultConfig()
 		ac.Name, ac.Node, ac.URL, ac.Username, ac.Password = a.Name, cfg.Node, a.URL, a.Username, a.Password.Value()
 		ac.Application, ac.Orphans, ac.Lines = a.Application, a.Orphans, cfg.Lines
-		ad, err := ari.New(ac, log.With("pbx", a.Name), reg)
+		ad, err := ari.New(ac, log, reg) // the adapter names its pbx in its logs
 		if err != nil {
 			return nil, fmt.Errorf("asterisk %s: %w", a.Name, err)
 		}
