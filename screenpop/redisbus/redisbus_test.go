@@ -38,22 +38,7 @@ func randomHex() string {
 // the keys afterwards.
 func prefix(t testing.TB) string {
 	t.Helper()
-	addr := testkit.RedisAddr(t)
-	p := "tamas-test:bus:" + randomHex() + ":"
-	t.Cleanup(func() {
-		c := redis.NewClient(&redis.Options{Addr: addr})
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, p+"*", 500).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if len(keys) > 0 {
-			c.Del(ctx, keys...)
-		}
-	})
-	return p
+	return testkit.RedisPrefix(t, "tamas-test:bus:%s:")
 }
 
 func client(t testing.TB, o *redis.Options) *redis.Client {

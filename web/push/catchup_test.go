@@ -2,8 +2,6 @@ package push_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -33,21 +31,8 @@ var buses = []struct {
 func newRedisBus(t *testing.T, ret screenpop.Retention) screenpop.Bus {
 	t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: testkit.RedisAddr(t)})
-	var r [6]byte
-	_, _ = rand.Read(r[:])
-	prefix := "tamas-test:push:" + hex.EncodeToString(r[:]) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if len(keys) > 0 {
-			c.Del(ctx, keys...)
-		}
-		c.Close()
-	})
+	t.Cleanup(func() { c.Close() })
+	prefix := testkit.RedisPrefix(t, "tamas-test:push:%s:")
 	b, err := redisbus.New(context.Background(), c, redisbus.Options{Prefix: prefix, Retention: ret})
 	if err != nil {
 		t.Fatal(err)

@@ -2,8 +2,6 @@ package redisacd_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"testing"
 
@@ -22,24 +20,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func prefix(t testing.TB) string {
 	t.Helper()
-	addr := testkit.RedisAddr(t)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	p := "tamas-test:acd:{" + hex.EncodeToString(b[:]) + "}:"
-	t.Cleanup(func() {
-		c := redis.NewClient(&redis.Options{Addr: addr})
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, p+"*", 500).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if len(keys) > 0 {
-			c.Del(ctx, keys...)
-		}
-	})
-	return p
+	return testkit.RedisPrefix(t, "tamas-test:acd:{%s}:")
 }
 
 func newStore(t testing.TB, p string) *redisacd.Store {
