@@ -22,14 +22,17 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tamas-cc/tamas/calllog"
+	"github.com/tamas-cc/tamas/screenpop"
 )
 
-// Event types Tamas sends.
+// Event types Tamas sends: named where each is raised.
 const (
-	CallStarted       = "call.started"
-	CallEnded         = "call.ended"
-	ActivityCompleted = "activity.completed"
-	TaskDue           = "task.due"
+	CallStarted       = calllog.EventCallStarted
+	CallEnded         = calllog.EventCallEnded
+	ActivityCompleted = calllog.EventActivityCompleted
+	TaskDue           = screenpop.EventTaskDue
 )
 
 // Endpoint is one receiver.
