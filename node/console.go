@@ -196,10 +196,7 @@ func (p *parts) newWrapUps(wc config.WrapUp, log *slog.Logger, scripts *script.S
 func (p *parts) webOptions(o *web.Options, cfg config.Console, dialer web.Dialer) {
 	o.Accounts = p.accounts
 	o.Roster = p.roster
-	o.Publish = func(ctx context.Context, ch string, data []byte) error {
-		_, err := p.bus.Publish(ctx, ch, data)
-		return err
-	}
+	o.Publisher = p.bus
 	o.Console = p.hub
 	o.Dialer = dialer
 	o.WrapUps = p.wrapups

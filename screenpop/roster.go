@@ -98,16 +98,16 @@ func (r *Roster) All() []AgentState {
 // PublishState records an agent's availability in r and tells supervisors
 // and the agent's other consoles through publish (nil: nobody). It
 // returns the state and the first publishing error.
-func PublishState(ctx context.Context, r *Roster, publish func(ctx context.Context, channel string, data []byte) error,
+func PublishState(ctx context.Context, r *Roster, pub Publisher,
 	username string, a Availability, reason string) (AgentState, error) {
 	st := r.Set(username, a, reason, time.Now())
-	if publish == nil {
+	if pub == nil {
 		return st, nil
 	}
 	data, _ := json.Marshal(Envelope{Kind: "agent_state", Agent: &st})
 	var first error
 	for _, ch := range []string{SupervisorChannel, UserChannel(username)} {
-		if err := publish(ctx, ch, data); err != nil && first == nil {
+		if _, err := pub.Publish(ctx, ch, data); err != nil && first == nil {
 			first = fmt.Errorf("publishing %s's state: %w", username, err)
 		}
 	}
@@ -133,13 +133,6 @@ func (p Presence) SetState(ctx context.Context, username, state string) error {
 	if !a.Valid() {
 		return fmt.Errorf("screenpop: %q is not an availability", state)
 	}
-	var publish func(ctx context.Context, channel string, data []byte) error
-	if p.Publisher != nil {
-		publish = func(ctx context.Context, channel string, data []byte) error {
-			_, err := p.Publisher.Publish(ctx, channel, data)
-			return err
-		}
-	}
-	_, err := PublishState(ctx, p.Roster, publish, username, a, "")
+	_, err := PublishState(ctx, p.Roster, p.Publisher, username, a, "")
 	return err
 }

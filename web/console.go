@@ -146,7 +146,7 @@ func (s *Server) putState(w http.ResponseWriter, r *http.Request) error {
 // setState records an agent's availability and tells supervisors and the
 // agent's other consoles.
 func (s *Server) setState(ctx context.Context, username string, a screenpop.Availability, reason string) screenpop.AgentState {
-	st, err := screenpop.PublishState(ctx, s.o.Roster, s.o.Publish, username, a, reason)
+	st, err := screenpop.PublishState(ctx, s.o.Roster, s.o.Publisher, username, a, reason)
 	if err != nil {
 		s.log.ErrorContext(ctx, "publishing agent state failed", "user", username, "err", err)
 	}

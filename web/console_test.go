@@ -75,6 +75,14 @@ type consoleHarness struct {
 	published []published
 }
 
+// Publish records what the console server publishes (agent states).
+func (h *consoleHarness) Publish(ctx context.Context, ch string, data []byte) (screenpop.Message, error) {
+	h.mu.Lock()
+	h.published = append(h.published, published{ch, data})
+	h.mu.Unlock()
+	return screenpop.Message{}, nil
+}
+
 func newConsoleHarness(t *testing.T) *consoleHarness { return newConsoleHarnessTLS(t, false) }
 
 // newConsoleHarnessTLS serves the console over TLS when tls is set.
@@ -107,13 +115,8 @@ func newConsoleHarnessTLS(t *testing.T, tls bool) *consoleHarness {
 		WrapUps: wu, Dispositions: wrapup.DefaultDispositions(),
 		Directory: crm.NewDirectory(st, norm), Registry: prometheus.NewRegistry(), MaxBodyBytes: 1 << 20,
 		APITokens: []string{token}, Accounts: accounts, Activities: st, Roster: h.roster,
-		Publish: func(ctx context.Context, ch string, data []byte) error {
-			h.mu.Lock()
-			h.published = append(h.published, published{ch, data})
-			h.mu.Unlock()
-			return nil
-		},
-		Console: h.hub, Dialer: h.dialer, AllowedOrigins: []string{"https://console.example"},
+		Publisher: h,
+		Console:   h.hub, Dialer: h.dialer, AllowedOrigins: []string{"https://console.example"},
 	})
 	if tls {
 		h.srv = httptest.NewTLSServer(s.Handler())

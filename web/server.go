@@ -36,8 +36,8 @@ type Options struct {
 	Accounts   *account.Service
 	Activities crm.ActivityStore
 	Roster     *screenpop.Roster
-	// Publish sends a console message (agent states) on a channel.
-	Publish func(ctx context.Context, channel string, data []byte) error
+	// Publisher sends console messages (agent states); nil tells nobody.
+	Publisher screenpop.Publisher
 	// Console serves the console websocket; nil answers 503.
 	Console ConsoleHub
 	// Dialer places click-to-call calls; nil answers 503.
