@@ -137,10 +137,10 @@ type EndpointSource interface {
 }
 
 // FollowEndpoints keeps the endpoint map in step with users' phones as
-// accounts are edited: it loads the map now and then every interval until
-// ctx ends. Fixed entries (the configuration's) take precedence over users'.
+// accounts are edited: it reloads the map every interval until ctx ends.
+// Load it once with RefreshEndpoints before calls arrive. Fixed entries (the
+// configuration's) take precedence over users'.
 func (r *Routes) FollowEndpoints(ctx context.Context, src EndpointSource, fixed map[string]string, every time.Duration, log *slog.Logger) {
-	r.RefreshEndpoints(ctx, src, fixed, log)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
